@@ -1,0 +1,19 @@
+// Pipeline stages that are not in this build yet. They are listed so that `medseg --help`
+// shows the whole pipeline, and they fail plainly instead of pretending.
+#include "commands.h"
+#include "medseg/core/error.h"
+
+namespace medseg::app {
+
+void add_unavailable_commands(CLI::App& app) {
+  for (const char* name : {"train", "predict"}) {
+    auto* cmd = app.add_subcommand(name, std::string("(not available in this build yet) ") + name);
+    cmd->allow_extras();
+    cmd->callback([name] {
+      throw Error(std::string("medseg ") + name,
+                  "this pipeline stage is not available in this build of medseg yet");
+    });
+  }
+}
+
+}  // namespace medseg::app

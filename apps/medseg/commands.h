@@ -1,0 +1,28 @@
+// The subcommands of the `medseg` executable. Each add_*_command registers one CLI11
+// subcommand whose callback turns its options into one library call.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace medseg::app {
+
+struct GlobalOptions {
+  int threads = 0;  // <= 0: all cores
+  bool verbose = false;
+  bool quiet = false;
+};
+
+// Logger level, allocator and thread counts from the global options; every command's
+// callback calls it first.
+void apply_global_options(const GlobalOptions& global);
+
+void add_synth_command(CLI::App& app, const GlobalOptions& global);
+void add_validate_command(CLI::App& app, const GlobalOptions& global);
+void add_convert_msd_command(CLI::App& app, const GlobalOptions& global);
+void add_plan_command(CLI::App& app, const GlobalOptions& global);
+void add_preprocess_command(CLI::App& app, const GlobalOptions& global);
+void add_evaluate_command(CLI::App& app, const GlobalOptions& global);
+// Subcommands whose pipeline stage is not in this build yet: they say so and exit 1.
+void add_unavailable_commands(CLI::App& app);
+
+}  // namespace medseg::app

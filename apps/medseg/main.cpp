@@ -1,0 +1,60 @@
+// medseg: self-configuring medical image segmentation, one native binary.
+#include <torch/version.h>
+
+#include "commands.h"
+#include "medseg/core/error.h"
+#include "medseg/core/log.h"
+#include "medseg/io/runtime.h"
+
+namespace medseg::app {
+
+void apply_global_options(const GlobalOptions& global) {
+  install_console_logger(global.quiet ? Verbosity::kQuiet : global.verbose ? Verbosity::kVerbose : Verbosity::kNormal);
+  configure_runtime(global.threads);
+}
+
+}  // namespace medseg::app
+
+int main(int argc, char** argv) {
+  using namespace medseg;
+  CLI::App app{"medseg: self-configuring medical image segmentation (nnU-Net's pipeline, natively)", "medseg"};
+  app.set_version_flag("--version", std::string("medseg ") + MEDSEG_VERSION + " (libtorch " + TORCH_VERSION + ")");
+  app.require_subcommand(1);
+  app.fallthrough();
+  app::GlobalOptions global;
+  app.add_flag("-v,--verbose", global.verbose, "Log debug details");
+  app.add_flag("--quiet", global.quiet, "Log warnings and errors only");
+  app.add_option("--threads", global.threads, "Threads for torch, ITK and case-parallel work (default: all cores)")
+      ->check(CLI::NonNegativeNumber);
+
+  app::add_synth_command(app, global);
+  app::add_validate_command(app, global);
+  app::add_convert_msd_command(app, global);
+  app::add_plan_command(app, global);
+  app::add_preprocess_command(app, global);
+  app::add_evaluate_command(app, global);
+  app::add_unavailable_commands(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  } catch (const UsageError& e) {
+    log().error("{}", e.what());
+    return 2;
+  } catch (const Error& e) {
+    log().error("{}", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    log().error("unexpected error: {}", e.what());
+    return 1;
+  }
+  return 0;
+}
