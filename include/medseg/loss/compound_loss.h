@@ -1,0 +1,34 @@
+// The reference's training losses on one output: soft Dice + cross-entropy for softmax
+// classes (DC_and_CE_loss) and soft Dice + BCE with logits for sigmoid regions
+// (DC_and_BCE_loss), weighted 1:1 by default. An ignore label removes voxels from both terms.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <optional>
+
+namespace medseg {
+
+struct CompoundLossOptions {
+  bool batch_dice = false;          // the configuration's batch_dice
+  double smooth = 1e-5;             // Dice smoothing
+  std::optional<int> ignore_label;  // dataset.json's "ignore" label value
+  double weight_ce = 1.0;           // weight of the (binary) cross-entropy term
+  double weight_dice = 1.0;         // weight of the Dice term
+};
+
+// logits: (B, C, spatial...). target: integer labels in [0, C) or the ignore label, shaped
+// (B, 1, spatial...) or (B, spatial...). Softmax Dice without background + cross-entropy
+// (mean over the voxels not ignored; 0 when every voxel is ignored). Throws Error for a shape
+// mismatch or a label outside [0, C).
+at::Tensor dice_ce_loss(const at::Tensor& logits, const at::Tensor& target,
+                        const CompoundLossOptions& options);
+
+// logits: (B, R, spatial...), one channel per region. target: (B, R, spatial...) binary (from
+// labels_to_regions), with one more channel last marking ignored voxels when ignore_label is
+// set. Sigmoid Dice over all regions + BCE with logits, the BCE averaged over the region
+// channels and the voxels not ignored.
+at::Tensor dice_bce_loss(const at::Tensor& logits, const at::Tensor& target,
+                         const CompoundLossOptions& options);
+
+}  // namespace medseg

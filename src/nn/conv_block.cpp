@@ -1,0 +1,48 @@
+#include "medseg/nn/conv_block.h"
+
+#include <torch/torch.h>
+
+#include "medseg/core/error.h"
+
+namespace medseg {
+
+ConvNormActOptions::ConvNormActOptions(int64_t in_channels, int64_t out_channels,
+                                       std::vector<int64_t> kernel_size)
+    : in_channels_(in_channels),
+      out_channels_(out_channels),
+      kernel_size_(std::move(kernel_size)) {}
+
+ConvNormActImpl::ConvNormActImpl(const ConvNormActOptions& options)
+    : activation_(options.activation()), negative_slope_(options.negative_slope()) {
+  conv = register_module(
+      "conv", Conv(ConvOptions(options.in_channels(), options.out_channels(), options.kernel_size())
+                       .stride(options.stride())
+                       .bias(options.bias())));
+  norm = register_module("norm", InstanceNorm(options.out_channels(), options.norm_eps()));
+}
+
+at::Tensor ConvNormActImpl::forward(const at::Tensor& x) {
+  at::Tensor y = norm(conv(x));
+  // In place, as the reference (inplace=True): the norm's backward does not need its output.
+  if (activation_) at::leaky_relu_(y, negative_slope_);
+  return y;
+}
+
+StackedConvsImpl::StackedConvsImpl(int num_convs, const ConvNormActOptions& first) {
+  if (num_convs < 1)
+    throw Error("StackedConvs", "needs at least one convolution, got " + std::to_string(num_convs));
+  convs_ = register_module("convs", torch::nn::ModuleList());
+  ConvNormActOptions options = first;
+  for (int i = 0; i < num_convs; ++i) {
+    blocks_.emplace_back(options);
+    convs_->push_back(blocks_.back());
+    options.in_channels(first.out_channels()).stride({});
+  }
+}
+
+at::Tensor StackedConvsImpl::forward(at::Tensor x) {
+  for (auto& block : blocks_) x = block(x);
+  return x;
+}
+
+}  // namespace medseg

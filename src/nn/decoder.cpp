@@ -1,0 +1,48 @@
+#include "medseg/nn/decoder.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+
+namespace medseg {
+
+UNetDecoderImpl::UNetDecoderImpl(const UNetOptions& options)
+    : deep_supervision(options.deep_supervision) {
+  const ArchitecturePlan& a = options.architecture;
+  transpconvs_list_ = register_module("transpconvs", torch::nn::ModuleList());
+  stages_list_ = register_module("stages", torch::nn::ModuleList());
+  seg_layers_list_ = register_module("seg_layers", torch::nn::ModuleList());
+  const int n = a.n_stages;
+  const std::vector<int64_t> unit(spatial_dims(a), 1);
+  for (int s = 1; s < n; ++s) {
+    const int64_t below = a.features_per_stage[n - s];
+    const int64_t skip = a.features_per_stage[n - s - 1];
+    const std::vector<int64_t> stride = stride_of_stage(a, n - s);
+    transpconvs_.emplace_back(
+        ConvOptions(below, skip, stride).stride(stride).bias(a.conv_bias).transposed(true));
+    transpconvs_list_->push_back(transpconvs_.back());
+
+    ConvNormActOptions conv = stage_conv_options(a, n - s - 1, 2 * skip);
+    conv.stride({});
+    stages_.emplace_back(a.n_conv_per_stage_decoder[s - 1], conv);
+    stages_list_->push_back(stages_.back());
+
+    seg_layers_.emplace_back(ConvOptions(skip, options.num_classes, unit).bias(true));
+    seg_layers_list_->push_back(seg_layers_.back());
+  }
+}
+
+std::vector<at::Tensor> UNetDecoderImpl::forward(const std::vector<at::Tensor>& skips) {
+  const size_t n = stages_.size();
+  at::Tensor x = skips.back();
+  std::vector<at::Tensor> outputs;
+  for (size_t s = 0; s < n; ++s) {
+    x = at::cat({transpconvs_[s](x), skips[skips.size() - s - 2]}, 1);
+    x = stages_[s](x);
+    if (deep_supervision || s == n - 1) outputs.push_back(seg_layers_[s](x));
+  }
+  std::reverse(outputs.begin(), outputs.end());
+  return outputs;
+}
+
+}  // namespace medseg

@@ -1,0 +1,68 @@
+#include "medseg/nn/unet.h"
+
+#include <torch/torch.h>
+
+#include "medseg/core/error.h"
+#include "medseg/nn/weight_init.h"
+
+namespace medseg {
+namespace {
+
+std::string shape_text(c10::IntArrayRef shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+}  // namespace
+
+UNetImpl::UNetImpl(UNetOptions options) : options_(std::move(options)) {
+  validate_unet_options(options_);
+  if (options_.architecture.network == "ResidualEncoderUNet")
+    encoder_ = register_module("encoder", std::make_shared<ResidualEncoderImpl>(options_));
+  else
+    encoder_ = register_module("encoder", std::make_shared<PlainConvEncoderImpl>(options_));
+  decoder_ = register_module("decoder", UNetDecoder(options_));
+  init_weights_he(*this, 1e-2);
+  if (options_.architecture.network == "ResidualEncoderUNet")
+    zero_last_norm_of_residual_blocks(*this);
+}
+
+std::vector<at::Tensor> UNetImpl::forward(const at::Tensor& x) {
+  check_input(x);
+  return decoder_(encoder_->forward(x));
+}
+
+void UNetImpl::set_deep_supervision(bool on) {
+  options_.deep_supervision = on;
+  decoder_->deep_supervision = on;
+}
+
+std::vector<int64_t> UNetImpl::total_stride() const {
+  const ArchitecturePlan& a = options_.architecture;
+  std::vector<int64_t> total(spatial_dims(a), 1);
+  for (const auto& stride : a.strides)
+    for (size_t axis = 0; axis < total.size(); ++axis) total[axis] *= stride[axis];
+  return total;
+}
+
+void UNetImpl::check_input(const at::Tensor& x) const {
+  const int64_t dims = spatial_dims(options_.architecture);
+  if (x.dim() != dims + 2 || x.size(1) != options_.in_channels)
+    throw Error("U-Net", "input of shape " + shape_text(x.sizes()) + " does not match (batch, " +
+                             std::to_string(options_.in_channels) + " channels, " +
+                             std::to_string(dims) + " spatial axes)");
+  const std::vector<int64_t> total = total_stride();
+  for (int64_t axis = 0; axis < dims; ++axis)
+    if (x.size(axis + 2) % total[axis] != 0)
+      throw Error("U-Net", "input of shape " + shape_text(x.sizes()) +
+                               ": spatial sizes must be divisible by the total stride " +
+                               shape_text(total));
+}
+
+UNet make_unet(const ConfigurationPlan& configuration, int64_t in_channels, int64_t num_classes,
+               bool deep_supervision) {
+  return UNet(unet_options(configuration, in_channels, num_classes, deep_supervision));
+}
+
+}  // namespace medseg
