@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -21,6 +22,14 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// CPU seconds of the whole process: on a shared machine wall time depends on the neighbours,
+// CPU time much less.
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec + 1e-9 * t.tv_nsec;
 }
 
 medseg::ConfigurationPlan hippocampus_plan() {
@@ -61,16 +70,21 @@ medseg::TrainingCase synthetic_case(int i, std::mt19937_64& rng) {
 }
 
 void time_loader(const std::shared_ptr<const medseg::CaseSource>& source,
-                 const medseg::BatchOptions& options, int workers, int batches) {
+                 const medseg::BatchOptions& options, int workers, int batches,
+                 bool single_threaded = true) {
   medseg::LoaderOptions o;
   o.workers = workers;
+  o.single_threaded_workers = single_threaded;
   auto loader = medseg::make_batch_loader(source, options, /*seed=*/1, o);
   for (int i = 0; i < 2; ++i) loader->next();  // warm-up
   const auto start = Clock::now();
+  const double cpu = process_cpu_seconds();
   for (int i = 0; i < batches; ++i) loader->next();
   const double s = seconds_since(start);
-  std::printf("loader, %d worker(s): %6.2f batches/s (%.1f ms per batch)\n", workers, batches / s,
-              1000 * s / batches);
+  std::printf("loader, %d worker(s)%s: %6.2f batches/s (%.1f ms wall, %.1f ms CPU per batch)\n",
+              workers, single_threaded ? "" : " using torch's threads", batches / s,
+              1000 * s / batches,
+              1000 * (process_cpu_seconds() - cpu) / batches);
 }
 
 struct Step {
@@ -96,17 +110,19 @@ void time_steps(const std::shared_ptr<const medseg::CaseSource>& source,
   const medseg::Batch fixed = medseg::make_batch(*source, options, 3, 0);
   step(fixed);  // warm-up
   auto start = Clock::now();
+  double cpu = process_cpu_seconds();
   for (int i = 0; i < steps; ++i) step(fixed);
-  std::printf("network forward+backward+step (batch 7, 40x56x40): %.2f s\n",
-              seconds_since(start) / steps);
+  std::printf("network forward+backward+step (batch 7, 40x56x40): %.2f s wall, %.2f s CPU\n",
+              seconds_since(start) / steps, (process_cpu_seconds() - cpu) / steps);
   medseg::LoaderOptions o;
   o.workers = workers;
   auto loader = medseg::make_batch_loader(source, options, /*seed=*/5, o);
   step(loader->next());
   start = Clock::now();
+  cpu = process_cpu_seconds();
   for (int i = 0; i < steps; ++i) step(loader->next());
-  std::printf("training step fed by the loader (%d worker(s)): %.2f s\n", workers,
-              seconds_since(start) / steps);
+  std::printf("training step fed by the loader (%d worker(s)): %.2f s wall, %.2f s CPU\n",
+              workers, seconds_since(start) / steps, (process_cpu_seconds() - cpu) / steps);
 }
 
 }  // namespace
@@ -115,6 +131,7 @@ int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
   const int batches = argc > 2 ? std::atoi(argv[2]) : 40;
   const int steps = argc > 3 ? std::atoi(argv[3]) : 3;
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   medseg::configure_runtime(threads);
   std::printf("torch threads %d, default loader workers %d\n", at::get_num_threads(),
               medseg::default_loader_workers());
@@ -130,8 +147,10 @@ int main(int argc, char** argv) {
               static_cast<long long>(options.sampler.sampled_size[1]),
               static_cast<long long>(options.sampler.sampled_size[2]));
 
-  // The two halves of one batch on the calling thread.
+  // The two halves of one batch on the calling thread (torch's threads), after a warm-up.
+  for (int i = 0; i < 3; ++i) medseg::make_batch(*source, options, 2, batches + i);
   const auto start = Clock::now();
+  const double cpu = process_cpu_seconds();
   double sampling = 0;
   for (int i = 0; i < batches; ++i) {
     const auto s = Clock::now();
@@ -140,9 +159,12 @@ int main(int argc, char** argv) {
     medseg::finish_batch(b, options);
   }
   const double whole = seconds_since(start);
-  std::printf("one thread: %.1f ms per batch (sampling %.1f, augmentation + targets %.1f)\n",
-              1000 * whole / batches, 1000 * sampling / batches, 1000 * (whole - sampling) / batches);
+  std::printf("calling thread: %.1f ms wall per batch (sampling %.1f, augmentation + targets "
+              "%.1f), %.1f ms CPU\n",
+              1000 * whole / batches, 1000 * sampling / batches,
+              1000 * (whole - sampling) / batches, 1000 * (process_cpu_seconds() - cpu) / batches);
   for (const int workers : {1, 2}) time_loader(source, options, workers, batches);
+  time_loader(source, options, 1, batches, /*single_threaded=*/false);
   if (steps > 0) time_steps(source, options, steps, medseg::default_loader_workers());
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <string>
@@ -94,6 +95,7 @@ void print_table(const EvaluationSummary& s) {
   }
   row("foreground mean", s.foreground_mean);
   fmt::print("{} cases; summary: {}\n", s.cases.size(), s.summary_file.string());
+  std::fflush(stdout);  // before the log (stderr) says more
 }
 
 }  // namespace

@@ -22,7 +22,8 @@ void add_convert_msd_command(CLI::App& app, const GlobalOptions& global);
 void add_plan_command(CLI::App& app, const GlobalOptions& global);
 void add_preprocess_command(CLI::App& app, const GlobalOptions& global);
 void add_evaluate_command(CLI::App& app, const GlobalOptions& global);
-// Subcommands whose pipeline stage is not in this build yet: they say so and exit 1.
-void add_unavailable_commands(CLI::App& app);
+void add_predict_command(CLI::App& app, const GlobalOptions& global);
+void add_postprocess_command(CLI::App& app, const GlobalOptions& global);
+void add_train_command(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace medseg::app

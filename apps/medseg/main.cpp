@@ -33,7 +33,9 @@ int main(int argc, char** argv) {
   app::add_plan_command(app, global);
   app::add_preprocess_command(app, global);
   app::add_evaluate_command(app, global);
-  app::add_unavailable_commands(app);
+  app::add_predict_command(app, global);
+  app::add_postprocess_command(app, global);
+  app::add_train_command(app, global);
 
   try {
     app.parse(argc, argv);

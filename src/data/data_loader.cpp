@@ -2,11 +2,26 @@
 
 #include <torch/torch.h>
 
+#include <dlfcn.h>
+
 #include <algorithm>
 
 #include "medseg/core/error.h"
 
 namespace medseg {
+
+bool use_one_intra_op_thread_here() {
+  // Torch initialises each thread's OpenMP team size lazily from its process-wide setting;
+  // do that first, then lower this thread's own (an OpenMP per-thread ICV). Looked up at run
+  // time: libgomp comes with libtorch, and nothing here links OpenMP itself.
+  (void)at::get_num_threads();
+  using SetThreads = void (*)(int);
+  static const auto set_omp_threads =
+      reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  if (!set_omp_threads) return false;
+  set_omp_threads(1);
+  return at::get_num_threads() == 1;
+}
 
 int default_loader_workers() {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -21,7 +36,12 @@ DataLoader::DataLoader(BatchProducer producer, LoaderOptions options)
                                          : 2 * static_cast<std::size_t>(workers);
   next_claim_ = next_deliver_ = options.first_index;
   try {
-    for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { work(); });
+    const bool single = options.single_threaded_workers;
+    for (int i = 0; i < workers; ++i)
+      threads_.emplace_back([this, single] {
+        if (single) use_one_intra_op_thread_here();
+        work();
+      });
   } catch (...) {
     stop();  // the threads already running, before the members go
     throw;

@@ -2,9 +2,6 @@
 
 #include <torch/torch.h>
 
-#include <algorithm>
-#include <memory>
-
 #include "medseg/core/error.h"
 #include "medseg/core/files.h"
 #include "medseg/core/json_reader.h"
@@ -110,7 +107,7 @@ CaseArrays read_case(const CaseFiles& files) {
     throw Error(files.label.string(), "shape " + shape_text(arrays.label.sizes()) +
                                           " differs from the image's " +
                                           shape_text(channels[0].sizes()));
-  arrays.data = torch::stack(channels);
+  arrays.data = channels.size() == 1 ? channels[0].unsqueeze(0) : torch::stack(channels);
   return arrays;
 }
 

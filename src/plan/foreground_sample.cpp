@@ -30,11 +30,7 @@ uint64_t NumpyLegacyRandom::randint(uint64_t n) {
   check_population(n);
   const uint64_t range = n - 1;
   if (range == 0) return 0;
-  const uint32_t mask = mask_for(range);
-  uint32_t value;
-  while ((value = static_cast<uint32_t>(engine_()) & mask) > range) {
-  }
-  return value;
+  return masked_draw(static_cast<uint32_t>(range), mask_for(range));
 }
 
 void NumpyLegacyRandom::count_draws(uint64_t n, int64_t draws, uint32_t* counts) {
@@ -45,12 +41,7 @@ void NumpyLegacyRandom::count_draws(uint64_t n, int64_t draws, uint32_t* counts)
     return;
   }
   const uint32_t mask = mask_for(range);
-  for (int64_t i = 0; i < draws; ++i) {
-    uint32_t value;
-    while ((value = static_cast<uint32_t>(engine_()) & mask) > range) {
-    }
-    ++counts[value];
-  }
+  for (int64_t i = 0; i < draws; ++i) ++counts[masked_draw(static_cast<uint32_t>(range), mask)];
 }
 
 int64_t ForegroundSample::size() const {

@@ -9,11 +9,11 @@ using nlohmann::json;
 
 namespace {
 
-json to_json(const ClassLocations& c, int64_t dims) {
-  json coordinates = json::array();
-  for (int64_t i = 0; i < c.count(dims); ++i)
-    coordinates.push_back(std::vector<int64_t>(c.coordinates.begin() + i * dims, c.coordinates.begin() + (i + 1) * dims));
-  return {{"name", c.name}, {"values", c.values}, {"voxels", c.voxels}, {"coordinates", coordinates}};
+// Coordinates as one flat list (z, y, x, z, y, x, ...): one JSON array per case and class
+// instead of one per voxel keeps writing and reading fast.
+json to_json(const ClassLocations& c) {
+  return {
+      {"name", c.name}, {"values", c.values}, {"voxels", c.voxels}, {"coordinates", c.coordinates}};
 }
 
 ClassLocations class_locations_from(JsonReader r, int64_t dims) {
@@ -21,26 +21,26 @@ ClassLocations class_locations_from(JsonReader r, int64_t dims) {
   c.name = r.get<std::string>("name");
   c.values = r.get<std::vector<int>>("values");
   c.voxels = r.get<int64_t>("voxels");
-  for (const auto& point : r.get<std::vector<std::vector<int64_t>>>("coordinates")) {
-    if (static_cast<int64_t>(point.size()) != dims)
-      throw Error(r.where(), "'" + r.qualified("coordinates") + "' entries must have " + std::to_string(dims) + " axes");
-    c.coordinates.insert(c.coordinates.end(), point.begin(), point.end());
-  }
+  c.coordinates = r.get<std::vector<int64_t>>("coordinates");
+  if (dims > 0 && c.coordinates.size() % static_cast<size_t>(dims) != 0)
+    throw Error(r.where(), "'" + r.qualified("coordinates") + "' of class '" + c.name +
+                               "' must hold " + std::to_string(dims) + " numbers per voxel");
   r.reject_unknown_keys();
   return c;
 }
 
-void check_length(size_t actual, size_t expected, const std::string& key, const std::string& where) {
+void check_length(size_t actual, size_t expected, const std::string& key,
+                  const std::string& where) {
   if (actual != expected)
-    throw Error(where, "'" + key + "' has " + std::to_string(actual) + " entries, expected " + std::to_string(expected));
+    throw Error(where, "'" + key + "' has " + std::to_string(actual) + " entries, expected " +
+                           std::to_string(expected));
 }
 
 }  // namespace
 
 json to_json(const CaseProperties& p) {
-  const int64_t dims = p.spatial_dims();
   json locations = json::array();
-  for (const auto& c : p.class_locations) locations.push_back(to_json(c, dims));
+  for (const auto& c : p.class_locations) locations.push_back(to_json(c));
   return {{"format_version", kCasePropertiesVersion},
           {"original_shape", p.original_shape},
           {"original_spacing", p.original_geometry.spacing},
@@ -81,12 +81,14 @@ CaseProperties case_properties_from_json(const json& j, const std::string& where
   if (!r.at("separate_z_axis").is_null()) p.separate_z_axis = r.get<int64_t>("separate_z_axis");
   const size_t dims = p.shape_after_resampling.size();
   for (const auto& c : r.at("class_locations"))
-    p.class_locations.push_back(class_locations_from(JsonReader(c, where, "class_locations[]"), static_cast<int64_t>(dims)));
+    p.class_locations.push_back(class_locations_from(JsonReader(c, where, "class_locations[]"),
+                                                     static_cast<int64_t>(dims)));
   r.reject_unknown_keys();
   const size_t input_dims = p.original_shape.size();
   check_length(p.original_geometry.spacing.size(), input_dims, "original_spacing", where);
   check_length(p.original_geometry.origin.size(), input_dims, "original_origin", where);
-  check_length(p.original_geometry.direction.size(), input_dims * input_dims, "original_direction", where);
+  check_length(p.original_geometry.direction.size(), input_dims * input_dims, "original_direction",
+               where);
   for (const auto& [key, size] : std::vector<std::pair<std::string, size_t>>{
            {"transpose_forward", p.transpose_forward.size()},
            {"spacing_after_transpose", p.spacing_after_transpose.size()},

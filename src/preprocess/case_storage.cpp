@@ -19,14 +19,17 @@ std::string describe(at::IntArrayRef shape) {
 }
 
 // `channels` < 1: any channel count.
-void check_array(const at::Tensor& t, torch::Dtype dtype, int64_t channels, const std::vector<int64_t>& spatial,
-                 const fs::path& path) {
+void check_array(const at::Tensor& t, torch::Dtype dtype, int64_t channels,
+                 const std::vector<int64_t>& spatial, const fs::path& path) {
   std::vector<int64_t> expected = spatial;
-  expected.insert(expected.begin(), channels > 0 ? channels : (t.dim() > 0 ? std::max<int64_t>(1, t.size(0)) : 1));
-  if (t.scalar_type() != dtype || std::vector<int64_t>(t.sizes().begin(), t.sizes().end()) != expected)
-    throw Error(path.string(), std::string("holds a ") + c10::toString(t.scalar_type()) + " array of shape " +
-                                   describe(t.sizes()) + "; expected " + c10::toString(dtype) + " " +
-                                   describe(expected) + " (from the case's .json)");
+  expected.insert(expected.begin(),
+                  channels > 0 ? channels : (t.dim() > 0 ? std::max<int64_t>(1, t.size(0)) : 1));
+  if (t.scalar_type() != dtype ||
+      std::vector<int64_t>(t.sizes().begin(), t.sizes().end()) != expected)
+    throw Error(path.string(), std::string("holds a ") + c10::toString(t.scalar_type()) +
+                                   " array of shape " + describe(t.sizes()) + "; expected " +
+                                   c10::toString(dtype) + " " + describe(expected) +
+                                   " (from the case's .json)");
 }
 
 }  // namespace
@@ -39,7 +42,8 @@ bool is_preprocessed_case_complete(const fs::path& dir, const std::string& case_
   return fs::exists(preprocessed_case_files(dir, case_id).properties);
 }
 
-void write_preprocessed_case(const fs::path& dir, const std::string& case_id, const PreprocessedCase& c) {
+void write_preprocessed_case(const fs::path& dir, const std::string& case_id,
+                             const PreprocessedCase& c) {
   const auto files = preprocessed_case_files(dir, case_id);
   fs::create_directories(dir);
   write_npy(files.data, c.data.to(torch::kFloat));
@@ -58,7 +62,8 @@ CaseProperties read_case_properties(const fs::path& dir, const std::string& case
   return case_properties_from_json(read_json(path), path.string());
 }
 
-PreprocessedCase read_preprocessed_case(const fs::path& dir, const std::string& case_id, bool mmap) {
+PreprocessedCase read_preprocessed_case(const fs::path& dir, const std::string& case_id,
+                                        bool mmap) {
   const auto files = preprocessed_case_files(dir, case_id);
   PreprocessedCase c;
   c.properties = read_case_properties(dir, case_id);
@@ -79,7 +84,8 @@ std::vector<std::string> list_preprocessed_cases(const fs::path& dir) {
   if (!fs::is_directory(dir)) return ids;
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
-    if (entry.is_regular_file() && name.size() > 5 && name.front() != '.' && entry.path().extension() == ".json")
+    if (entry.is_regular_file() && name.size() > 5 && name.front() != '.' &&
+        entry.path().extension() == ".json")
       ids.push_back(name.substr(0, name.size() - 5));
   }
   std::sort(ids.begin(), ids.end());

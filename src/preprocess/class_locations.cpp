@@ -15,7 +15,8 @@ namespace {
 
 // Linear indices of the voxels holding each wanted value, in memory order, from one scan.
 template <typename Label>
-std::map<int, std::vector<int64_t>> positions_by_value(const Label* seg, int64_t n, const std::vector<int>& wanted) {
+std::map<int, std::vector<int64_t>> positions_by_value(const Label* seg, int64_t n,
+                                                       const std::vector<int>& wanted) {
   std::map<int, std::vector<int64_t>> out;
   for (int v : wanted) out[v];
   const int lo = wanted.front(), hi = wanted.back();
@@ -28,14 +29,18 @@ std::map<int, std::vector<int64_t>> positions_by_value(const Label* seg, int64_t
   return out;
 }
 
-std::map<int, std::vector<int64_t>> positions_by_value(const at::Tensor& seg, const std::vector<int>& wanted) {
-  if (seg.scalar_type() == torch::kShort) return positions_by_value(seg.data_ptr<int16_t>(), seg.numel(), wanted);
-  if (seg.scalar_type() == torch::kInt) return positions_by_value(seg.data_ptr<int32_t>(), seg.numel(), wanted);
+std::map<int, std::vector<int64_t>> positions_by_value(const at::Tensor& seg,
+                                                       const std::vector<int>& wanted) {
+  if (seg.scalar_type() == torch::kShort)
+    return positions_by_value(seg.data_ptr<int16_t>(), seg.numel(), wanted);
+  if (seg.scalar_type() == torch::kInt)
+    return positions_by_value(seg.data_ptr<int32_t>(), seg.numel(), wanted);
   const at::Tensor wide = seg.to(torch::kInt);
   return positions_by_value(wide.data_ptr<int32_t>(), wide.numel(), wanted);
 }
 
-void append_coordinates(int64_t linear, const std::vector<int64_t>& shape, std::vector<int64_t>& out) {
+void append_coordinates(int64_t linear, const std::vector<int64_t>& shape,
+                        std::vector<int64_t>& out) {
   const size_t first = out.size();
   out.resize(first + shape.size());
   for (size_t d = shape.size(); d-- > 0;) {
@@ -65,11 +70,13 @@ at::Tensor class_location_tensor(const ClassLocations& locations, int64_t dims) 
 
 int64_t class_location_sample_size(int64_t voxels) {
   const int64_t at_most = std::min(kClassLocationSamples, voxels);
-  const auto at_least = static_cast<int64_t>(std::ceil(static_cast<double>(voxels) * kClassLocationMinFraction));
+  const auto at_least =
+      static_cast<int64_t>(std::ceil(static_cast<double>(voxels) * kClassLocationMinFraction));
   return std::max(at_most, at_least);
 }
 
-std::vector<ClassLocations> sample_class_locations(const at::Tensor& segmentation, const std::vector<ClassSpec>& classes,
+std::vector<ClassLocations> sample_class_locations(const at::Tensor& segmentation,
+                                                   const std::vector<ClassSpec>& classes,
                                                    uint64_t seed) {
   std::vector<int> wanted;
   for (const auto& c : classes) wanted.insert(wanted.end(), c.values.begin(), c.values.end());

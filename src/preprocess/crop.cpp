@@ -2,7 +2,6 @@
 
 #include <torch/torch.h>
 
-#include <deque>
 
 #include "medseg/core/error.h"
 
@@ -22,40 +21,63 @@ int64_t BoundingBox::volume() const {
 
 at::Tensor fill_holes(const at::Tensor& mask_in) {
   if (mask_in.dim() != 2 && mask_in.dim() != 3) throw Error("fill_holes: mask must be 2D or 3D");
-  at::Tensor mask = mask_in.to(torch::kBool).contiguous();
-  const at::Tensor m3 = mask.dim() == 2 ? mask.unsqueeze(0) : mask;
-  const int64_t Z = m3.size(0), Y = m3.size(1), X = m3.size(2);
-  const bool* m = m3.data_ptr<bool>();
-  // outside[i]: background reachable from the border.
-  std::vector<uint8_t> outside(static_cast<size_t>(Z * Y * X), 0);
-  std::deque<int64_t> queue;
+  const bool planar = mask_in.dim() == 2;  // 2D: the z "border" is not a border
+  const at::Tensor mask = (planar ? mask_in.unsqueeze(0) : mask_in).to(torch::kBool).contiguous();
+  const int64_t Z = mask.size(0), Y = mask.size(1), X = mask.size(2);
+  // The volume with a one-voxel frame, so that the flood fill needs no bounds checks: 0 =
+  // background not (yet) reached from the border, 1 = foreground, 2 = background reached. The
+  // frame blocks the fill (1); in 2D the z frame stays blocked.
+  constexpr uint8_t kOpen = 0, kBlocked = 1, kOutside = 2;
+  const int64_t W = X + 2, H = Y + 2, plane = W * H;
+  std::vector<uint8_t> state(static_cast<size_t>((Z + 2) * plane), kBlocked);
+  const bool* m = mask.data_ptr<bool>();
+  for (int64_t z = 0; z < Z; ++z)
+    for (int64_t y = 0; y < Y; ++y) {
+      const bool* src = m + (z * Y + y) * X;
+      uint8_t* dst = state.data() + (z + 1) * plane + (y + 1) * W + 1;
+      for (int64_t x = 0; x < X; ++x) dst[x] = src[x] ? kBlocked : kOpen;
+    }
+  std::vector<int64_t> stack;
   auto seed = [&](int64_t z, int64_t y, int64_t x) {
-    const int64_t i = (z * Y + y) * X + x;
-    if (!m[i] && !outside[i]) {
-      outside[i] = 1;
-      queue.push_back(i);
+    const int64_t i = (z + 1) * plane + (y + 1) * W + (x + 1);
+    if (state[i] == kOpen) {
+      state[i] = kOutside;
+      stack.push_back(i);
     }
   };
-  const bool planar = mask.dim() == 2;  // 2D: the z "border" is not a border
+  // Background on the border (6 faces; in 2D only the y and x edges) starts the fill.
   for (int64_t z = 0; z < Z; ++z)
-    for (int64_t y = 0; y < Y; ++y)
-      for (int64_t x = 0; x < X; ++x) {
-        const bool border = (!planar && (z == 0 || z == Z - 1)) || y == 0 || y == Y - 1 || x == 0 || x == X - 1;
-        if (border) seed(z, y, x);
+    for (int64_t y = 0; y < Y; ++y) {
+      const bool face = (!planar && (z == 0 || z == Z - 1)) || y == 0 || y == Y - 1;
+      if (face) {
+        for (int64_t x = 0; x < X; ++x) seed(z, y, x);
+      } else {
+        seed(z, y, 0);
+        seed(z, y, X - 1);
       }
-  while (!queue.empty()) {
-    const int64_t i = queue.front();
-    queue.pop_front();
-    const int64_t x = i % X, y = (i / X) % Y, z = i / (X * Y);
-    if (x > 0) seed(z, y, x - 1);
-    if (x + 1 < X) seed(z, y, x + 1);
-    if (y > 0) seed(z, y - 1, x);
-    if (y + 1 < Y) seed(z, y + 1, x);
-    if (!planar && z > 0) seed(z - 1, y, x);
-    if (!planar && z + 1 < Z) seed(z + 1, y, x);
+    }
+  const int64_t step[6] = {1, -1, W, -W, plane, -plane};
+  const int directions = planar ? 4 : 6;
+  while (!stack.empty()) {
+    const int64_t i = stack.back();
+    stack.pop_back();
+    for (int d = 0; d < directions; ++d) {
+      const int64_t j = i + step[d];
+      if (state[j] == kOpen) {
+        state[j] = kOutside;
+        stack.push_back(j);
+      }
+    }
   }
-  at::Tensor filled = torch::from_blob(outside.data(), {Z, Y, X}, torch::kByte).eq(0);
-  return planar ? filled.squeeze(0).clone() : filled.clone();
+  at::Tensor filled = torch::empty({Z, Y, X}, torch::kBool);
+  bool* out = filled.data_ptr<bool>();
+  for (int64_t z = 0; z < Z; ++z)
+    for (int64_t y = 0; y < Y; ++y) {
+      const uint8_t* src = state.data() + (z + 1) * plane + (y + 1) * W + 1;
+      bool* dst = out + (z * Y + y) * X;
+      for (int64_t x = 0; x < X; ++x) dst[x] = src[x] != kOutside;
+    }
+  return planar ? filled.squeeze(0) : filled;
 }
 
 at::Tensor nonzero_mask(const at::Tensor& data) {

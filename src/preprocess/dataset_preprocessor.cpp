@@ -28,7 +28,9 @@ namespace {
 // flight each gets its share of the cores instead of all of them.
 class IntraOpThreads {
  public:
-  explicit IntraOpThreads(int threads) : previous_(at::get_num_threads()) { at::set_num_threads(threads); }
+  explicit IntraOpThreads(int threads) : previous_(at::get_num_threads()) {
+    at::set_num_threads(threads);
+  }
   ~IntraOpThreads() { at::set_num_threads(previous_); }
   IntraOpThreads(const IntraOpThreads&) = delete;
   IntraOpThreads& operator=(const IntraOpThreads&) = delete;
@@ -45,12 +47,15 @@ struct RunContext {
   fs::path gt_dir;
   std::string file_ending;
   bool overwrite = false;
-  bool refresh_labels = false;  // copy labels again even if present (--overwrite, first configuration)
+  bool refresh_labels =
+      false;  // copy labels again even if present (--overwrite, first configuration)
   int case_threads = 1;
   std::atomic<int> labels_copied{0};
 };
 
-fs::path gt_path(const RunContext& ctx, const std::string& id) { return ctx.gt_dir / (id + ctx.file_ending); }
+fs::path gt_path(const RunContext& ctx, const std::string& id) {
+  return ctx.gt_dir / (id + ctx.file_ending);
+}
 
 void copy_label(RunContext& ctx, const CaseFiles& files) {
   const fs::path target = gt_path(ctx, files.id);
@@ -61,7 +66,8 @@ void copy_label(RunContext& ctx, const CaseFiles& files) {
 void remove_case_files(const RunContext& ctx, const std::string& id) {
   const auto files = preprocessed_case_files(ctx.output_dir, id);
   std::error_code ignored;
-  for (const auto& path : {files.properties, files.data, files.segmentation}) fs::remove(path, ignored);
+  for (const auto& path : {files.properties, files.data, files.segmentation})
+    fs::remove(path, ignored);
 }
 
 void preprocess_one(RunContext& ctx, const CaseFiles& files) {
@@ -75,7 +81,8 @@ void preprocess_one(RunContext& ctx, const CaseFiles& files) {
     result = preprocess_case(channels, label ? &*label : nullptr, ctx.plans, ctx.config, options);
   }  // the input images are released before writing
   try {
-    if (!files.label.empty() && (ctx.refresh_labels || !fs::exists(gt_path(ctx, files.id)))) copy_label(ctx, files);
+    if (!files.label.empty() && (ctx.refresh_labels || !fs::exists(gt_path(ctx, files.id))))
+      copy_label(ctx, files);
     write_preprocessed_case(ctx.output_dir, files.id, result);
   } catch (...) {
     remove_case_files(ctx, files.id);
@@ -83,8 +90,10 @@ void preprocess_one(RunContext& ctx, const CaseFiles& files) {
   }
 }
 
-ConfigurationReport run_configuration(RunContext& ctx, const std::vector<CaseFiles>& cases, int workers) {
-  ConfigurationReport report{ctx.config.name, ctx.config.data_identifier, ctx.output_dir, 0, 0, 0.0};
+ConfigurationReport run_configuration(RunContext& ctx, const std::vector<CaseFiles>& cases,
+                                      int workers) {
+  ConfigurationReport report{
+      ctx.config.name, ctx.config.data_identifier, ctx.output_dir, 0, 0, 0.0};
   fs::create_directories(ctx.output_dir);
   std::vector<const CaseFiles*> todo;
   for (const auto& c : cases) {
@@ -96,8 +105,9 @@ ConfigurationReport run_configuration(RunContext& ctx, const std::vector<CaseFil
     if (!c.label.empty() && !fs::exists(gt_path(ctx, c.id))) copy_label(ctx, c);
   }
   if (report.skipped > 0)
-    log().info("{}: {} of {} cases already preprocessed in {}, skipping them (--overwrite redoes them)",
-               ctx.config.name, report.skipped, cases.size(), ctx.output_dir.string());
+    log().info(
+        "{}: {} of {} cases already preprocessed in {}, skipping them (--overwrite redoes them)",
+        ctx.config.name, report.skipped, cases.size(), ctx.output_dir.string());
   if (todo.empty()) return report;
   log().info("{}: preprocessing {} cases into {} ({} at a time)", ctx.config.name, todo.size(),
              ctx.output_dir.string(), std::min<size_t>(todo.size(), static_cast<size_t>(workers)));
@@ -119,16 +129,17 @@ ConfigurationReport run_configuration(RunContext& ctx, const std::vector<CaseFil
 
 // The requested configurations, one per data identifier (e.g. 3d_cascade_fullres shares
 // 3d_fullres's data).
-std::vector<const ConfigurationPlan*> select_configurations(const Plans& plans, const std::vector<std::string>& names) {
+std::vector<const ConfigurationPlan*> select_configurations(const Plans& plans,
+                                                            const std::vector<std::string>& names) {
   std::vector<const ConfigurationPlan*> selected;
   std::vector<std::string> wanted = names;
   if (wanted.empty())
     for (const auto& [name, config] : plans.configurations) wanted.push_back(name);
   for (const auto& name : wanted) {
     const ConfigurationPlan& config = plans.configuration(name);
-    const bool seen = std::any_of(selected.begin(), selected.end(), [&](const ConfigurationPlan* c) {
-      return c->data_identifier == config.data_identifier;
-    });
+    const bool seen = std::any_of(
+        selected.begin(), selected.end(),
+        [&](const ConfigurationPlan* c) { return c->data_identifier == config.data_identifier; });
     if (!seen) selected.push_back(&config);
   }
   return selected;
@@ -142,11 +153,14 @@ fs::path resolve_dataset_dir(const fs::path& work_dir, const fs::path& dataset_d
   std::ifstream in(recorded);
   std::string line;
   if (!in || !std::getline(in, line))
-    throw UsageError("medseg preprocess", "no dataset folder: pass --dataset <dataset_dir>, or run medseg plan, "
-                                          "which records it in " + recorded.string());
+    throw UsageError("medseg preprocess",
+                     "no dataset folder: pass --dataset <dataset_dir>, or run medseg plan, "
+                     "which records it in " +
+                         recorded.string());
   const auto last = line.find_last_not_of(" \t\r\n");
   line.erase(last == std::string::npos ? 0 : last + 1);
-  if (line.empty()) throw Error(recorded.string(), "is empty; it should hold the dataset folder's path");
+  if (line.empty())
+    throw Error(recorded.string(), "is empty; it should hold the dataset folder's path");
   return line;
 }
 
@@ -156,7 +170,8 @@ PreprocessReport preprocess_dataset(const PreprocessOptions& options) {
   const Plans plans = read_plans(plans_path);
   const fs::path dataset_dir = resolve_dataset_dir(options.work_dir, options.dataset_dir);
   const fs::path work_json = options.work_dir / "dataset.json";
-  const DatasetInfo info = read_dataset_json(fs::exists(work_json) ? work_json : dataset_dir / "dataset.json");
+  const DatasetInfo info =
+      read_dataset_json(fs::exists(work_json) ? work_json : dataset_dir / "dataset.json");
   const std::vector<CaseFiles> cases = training_cases(dataset_dir, info);
   if (cases.empty()) throw Error(dataset_dir.string(), "has no training cases");
 
@@ -167,9 +182,15 @@ PreprocessReport preprocess_dataset(const PreprocessOptions& options) {
 
   PreprocessReport report;
   for (const ConfigurationPlan* config : select_configurations(plans, options.configurations)) {
-    RunContext ctx{plans, *config, location_classes(info), options.work_dir / "preprocessed" / config->data_identifier,
-                   options.work_dir / "gt_segmentations", info.file_ending, options.overwrite,
-                   options.overwrite && report.configurations.empty(), case_threads};
+    RunContext ctx{plans,
+                   *config,
+                   location_classes(info),
+                   options.work_dir / "preprocessed" / config->data_identifier,
+                   options.work_dir / "gt_segmentations",
+                   info.file_ending,
+                   options.overwrite,
+                   options.overwrite && report.configurations.empty(),
+                   case_threads};
     report.configurations.push_back(run_configuration(ctx, cases, workers));
     report.labels_copied += ctx.labels_copied;
   }

@@ -68,9 +68,12 @@ int16_t decide(const std::array<int16_t, 8>& label, const std::array<double, 8>&
 
 }  // namespace
 
-at::Tensor resample_labels_linear(const at::Tensor& labels, const std::vector<int64_t>& new_shape, int threads) {
-  if (labels.scalar_type() != torch::kShort) throw Error("resample_labels_linear", "labels must be int16");
-  if (labels.dim() < 1 || labels.dim() > 3 || static_cast<int64_t>(new_shape.size()) != labels.dim())
+at::Tensor resample_labels_linear(const at::Tensor& labels, const std::vector<int64_t>& new_shape,
+                                  int threads) {
+  if (labels.scalar_type() != torch::kShort)
+    throw Error("resample_labels_linear", "labels must be int16");
+  if (labels.dim() < 1 || labels.dim() > 3 ||
+      static_cast<int64_t>(new_shape.size()) != labels.dim())
     throw Error("resample_labels_linear", "labels need 1 to 3 axes and a new shape with as many");
   // As 3D: leading axes of size 1 resample to themselves with weights (1, 0).
   std::array<int64_t, 3> in{1, 1, 1}, out{1, 1, 1};
@@ -83,7 +86,8 @@ at::Tensor resample_labels_linear(const at::Tensor& labels, const std::vector<in
   const int16_t* src = src_tensor.data_ptr<int16_t>();
   at::Tensor result = torch::empty(new_shape, torch::kShort);
   int16_t* dst = result.data_ptr<int16_t>();
-  const AxisTaps tz = axis_taps(in[0], out[0]), ty = axis_taps(in[1], out[1]), tx = axis_taps(in[2], out[2]);
+  const AxisTaps tz = axis_taps(in[0], out[0]), ty = axis_taps(in[1], out[1]),
+                 tx = axis_taps(in[2], out[2]);
   const int64_t plane = in[1] * in[2];
   parallel_for(static_cast<size_t>(out[0]), threads, [&](size_t z_index) {
     const auto z = static_cast<int64_t>(z_index);

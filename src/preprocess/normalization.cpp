@@ -42,12 +42,14 @@ template <typename Label>
 void masked_zscore(float* x, int64_t n, const Label* seg) {
   const auto [mean, std] = mean_std(x, n, [seg](int64_t i) { return seg[i] >= 0; });
   const double scale = 1.0 / std::max(std, kMinStd);
-  for (int64_t i = 0; i < n; ++i) x[i] = seg[i] >= 0 ? static_cast<float>((x[i] - mean) * scale) : 0.0f;
+  for (int64_t i = 0; i < n; ++i)
+    x[i] = seg[i] >= 0 ? static_cast<float>((x[i] - mean) * scale) : 0.0f;
 }
 
 void masked_zscore(float* x, int64_t n, const at::Tensor& segmentation) {
   if (!segmentation.defined() || segmentation.numel() != n)
-    throw Error("ZScoreNormalization", "use_mask_for_norm needs a segmentation of the channel's shape");
+    throw Error("ZScoreNormalization",
+                "use_mask_for_norm needs a segmentation of the channel's shape");
   const at::Tensor seg = segmentation.contiguous();
   if (seg.scalar_type() == torch::kShort) return masked_zscore(x, n, seg.data_ptr<int16_t>());
   if (seg.scalar_type() == torch::kInt) return masked_zscore(x, n, seg.data_ptr<int32_t>());
@@ -56,8 +58,9 @@ void masked_zscore(float* x, int64_t n, const at::Tensor& segmentation) {
 
 void ct(float* x, int64_t n, const IntensityProperties* p) {
   if (p == nullptr)
-    throw Error("CTNormalization", "needs the dataset's foreground intensity properties (plans.json "
-                                   "foreground_intensity_properties_per_channel)");
+    throw Error("CTNormalization",
+                "needs the dataset's foreground intensity properties (plans.json "
+                "foreground_intensity_properties_per_channel)");
   const double scale = 1.0 / std::max(p->std, kMinStd);
   for (int64_t i = 0; i < n; ++i) {
     const double v = std::clamp<double>(x[i], p->percentile_00_5, p->percentile_99_5);
@@ -75,7 +78,8 @@ void rescale_to_01(float* x, int64_t n) {
 void rgb_to_01(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     if (x[i] < 0 || x[i] > 255)
-      throw Error("RGBTo01Normalization", "values must lie in [0, 255]; found " + std::to_string(x[i]));
+      throw Error("RGBTo01Normalization",
+                  "values must lie in [0, 255]; found " + std::to_string(x[i]));
     x[i] = static_cast<float>(x[i] / 255.0);
   }
 }
@@ -83,13 +87,14 @@ void rgb_to_01(float* x, int64_t n) {
 }  // namespace
 
 const std::vector<std::string>& normalization_schemes() {
-  static const std::vector<std::string> names{"CTNormalization", "ZScoreNormalization", "NoNormalization",
-                                              "RescaleTo01Normalization", "RGBTo01Normalization"};
+  static const std::vector<std::string> names{"CTNormalization", "ZScoreNormalization",
+                                              "NoNormalization", "RescaleTo01Normalization",
+                                              "RGBTo01Normalization"};
   return names;
 }
 
-void normalize_channel(at::Tensor& channel, const std::string& scheme, bool use_mask, const at::Tensor& segmentation,
-                       const IntensityProperties* intensities) {
+void normalize_channel(at::Tensor& channel, const std::string& scheme, bool use_mask,
+                       const at::Tensor& segmentation, const IntensityProperties* intensities) {
   if (channel.scalar_type() != torch::kFloat || !channel.is_contiguous())
     throw Error("normalize_channel", "the channel must be a contiguous float32 tensor");
   float* x = channel.data_ptr<float>();

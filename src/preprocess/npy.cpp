@@ -26,9 +26,10 @@ struct DtypeName {
 };
 
 const std::vector<DtypeName>& dtype_names() {
-  static const std::vector<DtypeName> names{
-      {torch::kFloat, "<f4"}, {torch::kDouble, "<f8"}, {torch::kChar, "|i1"}, {torch::kByte, "|u1"},
-      {torch::kShort, "<i2"}, {torch::kInt, "<i4"},    {torch::kLong, "<i8"}, {torch::kBool, "|b1"}};
+  static const std::vector<DtypeName> names{{torch::kFloat, "<f4"}, {torch::kDouble, "<f8"},
+                                            {torch::kChar, "|i1"},  {torch::kByte, "|u1"},
+                                            {torch::kShort, "<i2"}, {torch::kInt, "<i4"},
+                                            {torch::kLong, "<i8"},  {torch::kBool, "|b1"}};
   return names;
 }
 
@@ -40,8 +41,9 @@ torch::Dtype dtype_of(const std::string& descr, const fs::path& path) {
     known[0] = '<';
     if (known == d) return n.dtype;
   }
-  throw Error(path.string(), "unsupported .npy dtype '" + descr + "' (supported: little-endian f4, f8, i1, u1, "
-                                                                    "i2, i4, i8, b1)");
+  throw Error(path.string(), "unsupported .npy dtype '" + descr +
+                                 "' (supported: little-endian f4, f8, i1, u1, "
+                                 "i2, i4, i8, b1)");
 }
 
 std::string shape_text(const at::Tensor& t) {
@@ -55,8 +57,10 @@ std::string header_text(const at::Tensor& t) {
   const char* descr = nullptr;
   for (const auto& n : dtype_names())
     if (n.dtype == t.scalar_type()) descr = n.descr;
-  if (descr == nullptr) throw Error("write_npy", std::string("unsupported dtype ") + c10::toString(t.scalar_type()));
-  std::string dict = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " + shape_text(t) + ", }";
+  if (descr == nullptr)
+    throw Error("write_npy", std::string("unsupported dtype ") + c10::toString(t.scalar_type()));
+  std::string dict = std::string("{'descr': '") + descr +
+                     "', 'fortran_order': False, 'shape': " + shape_text(t) + ", }";
   const size_t unpadded = kMagicSize + 4 + dict.size() + 1;  // + version, length, newline
   dict.append((kAlignment - unpadded % kAlignment) % kAlignment, ' ');
   return dict + "\n";
@@ -66,7 +70,8 @@ std::string header_text(const at::Tensor& t) {
 std::string dict_value(const std::string& dict, const std::string& key, const fs::path& path) {
   const std::string needle = "'" + key + "'";
   size_t at = dict.find(needle);
-  if (at == std::string::npos) throw Error(path.string(), "corrupt .npy header: no '" + key + "' in " + dict);
+  if (at == std::string::npos)
+    throw Error(path.string(), "corrupt .npy header: no '" + key + "' in " + dict);
   at = dict.find(':', at + needle.size());
   if (at == std::string::npos) throw Error(path.string(), "corrupt .npy header: " + dict);
   size_t end = at + 1;
@@ -94,7 +99,8 @@ std::vector<int64_t> parse_shape(const std::string& text, const fs::path& path) 
         } catch (const std::exception&) {
           throw Error(path.string(), "corrupt .npy header: shape '" + text + "'");
         }
-        if (shape.back() < 0) throw Error(path.string(), "corrupt .npy header: shape '" + text + "'");
+        if (shape.back() < 0)
+          throw Error(path.string(), "corrupt .npy header: shape '" + text + "'");
       }
       item.clear();
     } else {
@@ -125,7 +131,8 @@ void write_npy(const fs::path& path, const at::Tensor& tensor) {
     out.write(version, 2);
     out.write(length_le, 2);
     out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
+    out.write(static_cast<const char*>(t.data_ptr()),
+              static_cast<std::streamsize>(t.numel() * t.element_size()));
     out.close();
     if (!out) throw Error(path.string(), "could not write file");
   });
@@ -140,7 +147,8 @@ NpyHeader read_npy_header(const fs::path& path) {
   if (in.gcount() < 10 || std::memcmp(prefix, kMagic, kMagicSize) != 0)
     throw Error(path.string(), "not a .npy file (bad magic or truncated header)");
   const int major = prefix[6];
-  if (major < 1 || major > 3) throw Error(path.string(), "unsupported .npy version " + std::to_string(major));
+  if (major < 1 || major > 3)
+    throw Error(path.string(), "unsupported .npy version " + std::to_string(major));
   int64_t length = prefix[8] | (prefix[9] << 8);
   int64_t offset = 10;
   if (major >= 2) {
@@ -164,7 +172,8 @@ NpyHeader read_npy_header(const fs::path& path) {
   const int64_t expected = h.data_offset + numel * h.item_size;
   if (size != expected)
     throw Error(path.string(), (size < expected ? "truncated .npy file: " : "corrupt .npy file: ") +
-                                   std::to_string(size) + " bytes, the header describes " + std::to_string(expected));
+                                   std::to_string(size) + " bytes, the header describes " +
+                                   std::to_string(expected));
   return h;
 }
 
@@ -175,7 +184,8 @@ at::Tensor read_npy(const fs::path& path, bool mmap) {
     at::Tensor out = torch::empty(h.shape, options);
     std::ifstream in(path, std::ios::binary);
     in.seekg(h.data_offset);
-    in.read(static_cast<char*>(out.data_ptr()), static_cast<std::streamsize>(out.numel() * h.item_size));
+    in.read(static_cast<char*>(out.data_ptr()),
+            static_cast<std::streamsize>(out.numel() * h.item_size));
     if (!in) throw Error(path.string(), "could not read the array data");
     return out;
   }

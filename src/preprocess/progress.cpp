@@ -15,17 +15,23 @@ std::string format_duration(double seconds) {
     std::snprintf(text, sizeof text, "%.1f s", seconds);
   } else if (seconds < 3600.0) {
     const auto s = static_cast<int64_t>(std::lround(seconds));
-    std::snprintf(text, sizeof text, "%lld min %02lld s", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+    std::snprintf(text, sizeof text, "%lld min %02lld s", static_cast<long long>(s / 60),
+                  static_cast<long long>(s % 60));
   } else {
     const auto m = static_cast<int64_t>(std::lround(seconds / 60.0));
-    std::snprintf(text, sizeof text, "%lld h %02lld min", static_cast<long long>(m / 60), static_cast<long long>(m % 60));
+    std::snprintf(text, sizeof text, "%lld h %02lld min", static_cast<long long>(m / 60),
+                  static_cast<long long>(m % 60));
   }
   return text;
 }
 
 Progress::Progress(std::string label, int64_t total, std::string unit, double interval_seconds)
-    : label_(std::move(label)), unit_(std::move(unit)), total_(total), interval_(interval_seconds),
-      start_(Clock::now()), last_log_(start_) {}
+    : label_(std::move(label)),
+      unit_(std::move(unit)),
+      total_(total),
+      interval_(interval_seconds),
+      start_(Clock::now()),
+      last_log_(start_) {}
 
 void Progress::advance(int64_t n) {
   std::string line;
@@ -57,10 +63,12 @@ std::string Progress::status_line_locked(Clock::time_point now) const {
   const int percent = total_ > 0 ? static_cast<int>(100 * done_ / total_) : 100;
   char rate_text[32];
   std::snprintf(rate_text, sizeof rate_text, "%.2f", rate);
-  std::string line = label_ + ": " + std::to_string(done_) + "/" + std::to_string(total_) + " " + unit_ + " (" +
-                     std::to_string(percent) + "%), " + rate_text + " " + unit_ + "/s";
+  std::string line = label_ + ": " + std::to_string(done_) + "/" + std::to_string(total_) + " " +
+                     unit_ + " (" + std::to_string(percent) + "%), " + rate_text + " " + unit_ +
+                     "/s";
   if (done_ >= total_) return line + ", done in " + format_duration(elapsed);
-  if (rate > 0) return line + ", ETA " + format_duration(static_cast<double>(total_ - done_) / rate);
+  if (rate > 0)
+    return line + ", ETA " + format_duration(static_cast<double>(total_ - done_) / rate);
   return line;
 }
 

@@ -123,12 +123,14 @@ void linear_chunk(const Load& load, Out* out, const Taps& taps, int64_t m, const
     const int64_t b = k.in_base + taps.next[o] * k.in_step;
     Out* dst = out + k.out_base + o * k.out_step;
     for (int64_t l = 0; l < k.lanes; ++l)
-      dst[l * k.out_lane] = static_cast<Out>(w0 * load(a + l * k.in_lane) + w1 * load(b + l * k.in_lane));
+      dst[l * k.out_lane] =
+          static_cast<Out>(w0 * load(a + l * k.in_lane) + w1 * load(b + l * k.in_lane));
   }
 }
 
 template <typename Load, typename Out>
-void cubic_chunk(const Load& load, Out* out, const Taps& taps, int64_t n, int64_t m, const Chunk& k) {
+void cubic_chunk(const Load& load, Out* out, const Taps& taps, int64_t n, int64_t m,
+                 const Chunk& k) {
   thread_local std::vector<double> buffer;
   const int64_t len = n + 2 * kPad, lanes = k.lanes;
   buffer.resize(static_cast<size_t>(len * lanes));
@@ -148,20 +150,21 @@ void cubic_chunk(const Load& load, Out* out, const Taps& taps, int64_t n, int64_
     const double* r = c + taps.start[o] * lanes;
     Out* dst = out + k.out_base + o * k.out_step;
     for (int64_t l = 0; l < lanes; ++l)
-      dst[l * k.out_lane] = static_cast<Out>(w[0] * r[l] + w[1] * r[lanes + l] + w[2] * r[2 * lanes + l] +
-                                               w[3] * r[3 * lanes + l]);
+      dst[l * k.out_lane] = static_cast<Out>(w[0] * r[l] + w[1] * r[lanes + l] +
+                                             w[2] * r[2 * lanes + l] + w[3] * r[3 * lanes + l]);
   }
 }
 
 // Runs the order-1 or order-3 pass over every line of the (outer, n, inner) layout; the output
 // has element type Out (float32 or float64).
 template <typename Out, typename Load>
-at::Tensor interpolate_axis(const Load& load, const at::Tensor& like, int64_t axis, int64_t m, int order,
-                            int threads) {
+at::Tensor interpolate_axis(const Load& load, const at::Tensor& like, int64_t axis, int64_t m,
+                            int order, int threads) {
   const Layout lay = layout_of(like, axis);
   std::vector<int64_t> out_shape(like.sizes().begin(), like.sizes().end());
   out_shape[axis] = m;
-  at::Tensor out = torch::empty(out_shape, std::is_same<Out, float>::value ? torch::kFloat : torch::kDouble);
+  at::Tensor out =
+      torch::empty(out_shape, std::is_same<Out, float>::value ? torch::kFloat : torch::kDouble);
   Out* dst = out.data_ptr<Out>();
   const Taps taps = order == 1 ? linear_taps(lay.n, m) : cubic_taps(lay.n, m);
   // Along the last axis the lanes are consecutive lines; otherwise neighbouring inner offsets.
@@ -176,7 +179,8 @@ at::Tensor interpolate_axis(const Load& load, const at::Tensor& like, int64_t ax
       k = {first * lay.n, 1, lay.n, first * m, 1, m, std::min(kLanes, lay.outer - first)};
     } else {
       const int64_t o = id / per_outer, first = (id % per_outer) * kLanes;
-      k = {o * lay.n * lay.inner + first, lay.inner, 1, o * m * lay.inner + first, lay.inner, 1,
+      k = {o * lay.n * lay.inner + first,      lay.inner, 1,
+           o * m * lay.inner + first,          lay.inner, 1,
            std::min(kLanes, lay.inner - first)};
     }
     if (order == 1) {
@@ -189,11 +193,13 @@ at::Tensor interpolate_axis(const Load& load, const at::Tensor& like, int64_t ax
 }
 
 void check_request(const at::Tensor& t, int64_t axis, int64_t m, int order, const char* what) {
-  if (axis < 0 || axis >= t.dim()) throw Error(what, "axis " + std::to_string(axis) + " out of range");
+  if (axis < 0 || axis >= t.dim())
+    throw Error(what, "axis " + std::to_string(axis) + " out of range");
   if (m < 1) throw Error(what, "the new size must be at least 1, not " + std::to_string(m));
   if (t.size(axis) < 1) throw Error(what, "cannot resample an empty axis");
   if (order != 0 && order != 1 && order != 3)
-    throw Error(what, "interpolation order " + std::to_string(order) + " is not supported (0, 1 or 3)");
+    throw Error(what,
+                "interpolation order " + std::to_string(order) + " is not supported (0, 1 or 3)");
 }
 
 }  // namespace
@@ -212,7 +218,8 @@ std::vector<int64_t> nearest_source_indices(int64_t n_in, int64_t n_out) {
   return idx;
 }
 
-at::Tensor resample_axis(const at::Tensor& volume, int64_t axis, int64_t new_size, int order, int threads) {
+at::Tensor resample_axis(const at::Tensor& volume, int64_t axis, int64_t new_size, int order,
+                         int threads) {
   check_request(volume, axis, new_size, order, "resample_axis");
   if (order == 0) {
     const auto idx = nearest_source_indices(volume.size(axis), new_size);
@@ -222,31 +229,33 @@ at::Tensor resample_axis(const at::Tensor& volume, int64_t axis, int64_t new_siz
   if (in.scalar_type() == torch::kFloat) {
     if (in.size(axis) == new_size) return in.clone();
     const float* src = in.data_ptr<float>();
-    return interpolate_axis<float>([src](int64_t i) { return static_cast<double>(src[i]); }, in, axis, new_size,
-                                   order, threads);
+    return interpolate_axis<float>([src](int64_t i) { return static_cast<double>(src[i]); }, in,
+                                   axis, new_size, order, threads);
   }
   if (in.scalar_type() == torch::kDouble) {
     if (in.size(axis) == new_size) return in.clone();
     const double* src = in.data_ptr<double>();
-    return interpolate_axis<double>([src](int64_t i) { return src[i]; }, in, axis, new_size, order, threads);
+    return interpolate_axis<double>([src](int64_t i) { return src[i]; }, in, axis, new_size, order,
+                                    threads);
   }
   throw Error("resample_axis", "orders 1 and 3 need a float32 or float64 volume");
 }
 
-at::Tensor resample_label_mask_axis(const at::Tensor& labels, int64_t value, int64_t axis, int64_t new_size,
-                                    int order, int threads) {
+at::Tensor resample_label_mask_axis(const at::Tensor& labels, int64_t value, int64_t axis,
+                                    int64_t new_size, int order, int threads) {
   check_request(labels, axis, new_size, order, "resample_label_mask_axis");
-  if (order == 0) return resample_axis(labels.eq(value).to(torch::kDouble), axis, new_size, 0, threads);
+  if (order == 0)
+    return resample_axis(labels.eq(value).to(torch::kDouble), axis, new_size, 0, threads);
   const at::Tensor in = labels.contiguous();
   if (in.scalar_type() == torch::kShort) {
     const int16_t* src = in.data_ptr<int16_t>();
-    return interpolate_axis<double>([src, value](int64_t i) { return src[i] == value ? 1.0 : 0.0; }, in, axis,
-                                    new_size, order, threads);
+    return interpolate_axis<double>([src, value](int64_t i) { return src[i] == value ? 1.0 : 0.0; },
+                                    in, axis, new_size, order, threads);
   }
   if (in.scalar_type() == torch::kInt) {
     const int32_t* src = in.data_ptr<int32_t>();
-    return interpolate_axis<double>([src, value](int64_t i) { return src[i] == value ? 1.0 : 0.0; }, in, axis,
-                                    new_size, order, threads);
+    return interpolate_axis<double>([src, value](int64_t i) { return src[i] == value ? 1.0 : 0.0; },
+                                    in, axis, new_size, order, threads);
   }
   throw Error("resample_label_mask_axis", "labels must be int16 or int32");
 }

@@ -14,7 +14,9 @@ namespace medseg {
 
 namespace {
 
-std::vector<int64_t> shape_of(const at::Tensor& t) { return {t.sizes().begin(), t.sizes().end()}; }
+std::vector<int64_t> shape_of(const at::Tensor& t) {
+  return {t.sizes().begin(), t.sizes().end()};
+}
 
 std::string describe(const std::vector<int64_t>& v) {
   std::string s = "(";
@@ -48,21 +50,24 @@ std::vector<int64_t> axes_except(int64_t dims, int64_t skip) {
   return axes;
 }
 
-at::Tensor resample_axes(at::Tensor x, const std::vector<int64_t>& axes, const std::vector<int64_t>& shape, int order,
-                         int threads) {
+at::Tensor resample_axes(at::Tensor x, const std::vector<int64_t>& axes,
+                         const std::vector<int64_t>& shape, int order, int threads) {
   for (int64_t a : axes) x = resample_axis(x, a, shape[a], order, threads);
   return x;
 }
 
-// The range of every slice along `axis`, shaped to broadcast against the volume.
-std::pair<at::Tensor, at::Tensor> slice_ranges(const at::Tensor& x, int64_t axis) {
-  const at::Tensor rows = x.movedim(axis, 0).reshape({x.size(axis), -1});
-  std::vector<int64_t> view(static_cast<size_t>(x.dim()), 1);
-  view[axis] = x.size(axis);
-  return {std::get<0>(rows.min(1)).view(view), std::get<0>(rows.max(1)).view(view)};
+// The range of every slice along `axis`.
+std::vector<std::pair<double, double>> slice_ranges(const at::Tensor& x, int64_t axis) {
+  std::vector<std::pair<double, double>> ranges;
+  for (int64_t k = 0; k < x.size(axis); ++k) {
+    const at::Tensor slice = x.select(axis, k);
+    ranges.emplace_back(slice.min().item<double>(), slice.max().item<double>());
+  }
+  return ranges;
 }
 
-at::Tensor resample_channel(const at::Tensor& x, const std::vector<int64_t>& new_shape, const ResamplingOptions& o) {
+at::Tensor resample_channel(const at::Tensor& x, const std::vector<int64_t>& new_shape,
+                            const ResamplingOptions& o) {
   const std::vector<int64_t> shape = shape_of(x);
   if (!o.separate_axis) {
     const auto axes = pass_order(shape, new_shape, all_axes(x.dim()));
@@ -80,17 +85,21 @@ at::Tensor resample_channel(const at::Tensor& x, const std::vector<int64_t>& new
   at::Tensor y = x;
   if (!axes.empty()) {
     // The reference resizes slice by slice, so each slice is clipped to its own range.
-    const auto [lo, hi] = slice_ranges(x, a);
+    const auto ranges = slice_ranges(x, a);
     y = resample_axes(x, axes, plane_shape, o.order, o.threads);
-    if (o.order > 1) y = torch::minimum(torch::maximum(y, lo), hi);
+    if (o.order > 1)
+      for (int64_t k = 0; k < shape[a]; ++k)
+        y.select(a, k).clamp_(ranges[k].first, ranges[k].second);
   }
   if (shape[a] != new_shape[a]) y = resample_axis(y, a, new_shape[a], o.order_z, o.threads);
   return y;
 }
 
 std::vector<int64_t> label_values(const at::Tensor& labels) {
-  const at::Tensor unique = std::get<0>(at::_unique(labels.flatten(), /*sorted=*/true)).to(torch::kLong);
-  std::vector<int64_t> values(unique.data_ptr<int64_t>(), unique.data_ptr<int64_t>() + unique.numel());
+  const at::Tensor unique =
+      std::get<0>(at::_unique(labels.flatten(), /*sorted=*/true)).to(torch::kLong);
+  std::vector<int64_t> values(unique.data_ptr<int64_t>(),
+                              unique.data_ptr<int64_t>() + unique.numel());
   std::sort(values.begin(), values.end());
   return values;
 }
@@ -98,18 +107,20 @@ std::vector<int64_t> label_values(const at::Tensor& labels) {
 // Each label value, in ascending order, as a mask resampled along `axes`, assigned where it
 // reaches 0.5 (strict: exceeds 0.5, as np.round(x) > 0.5 does along a separate axis).
 at::Tensor one_hot_resample(const at::Tensor& labels, const std::vector<int64_t>& axes,
-                            const std::vector<int64_t>& shape, int order, bool strict, int threads) {
+                            const std::vector<int64_t>& shape, int order, bool strict,
+                            int threads) {
   at::Tensor out = torch::zeros(shape, labels.options());
   for (int64_t value : label_values(labels)) {
     at::Tensor m = resample_label_mask_axis(labels, value, axes[0], shape[axes[0]], order, threads);
-    for (size_t k = 1; k < axes.size(); ++k) m = resample_axis(m, axes[k], shape[axes[k]], order, threads);
+    for (size_t k = 1; k < axes.size(); ++k)
+      m = resample_axis(m, axes[k], shape[axes[k]], order, threads);
     out.masked_fill_(strict ? m.gt(0.5) : m.ge(0.5), value);
   }
   return out;
 }
 
-at::Tensor labels_along(const at::Tensor& labels, const std::vector<int64_t>& axes, const std::vector<int64_t>& shape,
-                        int order, bool strict, int threads) {
+at::Tensor labels_along(const at::Tensor& labels, const std::vector<int64_t>& axes,
+                        const std::vector<int64_t>& shape, int order, bool strict, int threads) {
   if (axes.empty()) return labels;
   if (order == 0) return resample_axes(labels, axes, shape, 0, threads);
   // The common case in one pass over the output (same result, bit for bit).
@@ -118,20 +129,23 @@ at::Tensor labels_along(const at::Tensor& labels, const std::vector<int64_t>& ax
   return one_hot_resample(labels, axes, shape, order, strict, threads);
 }
 
-void check_shapes(const std::vector<int64_t>& spatial, const std::vector<int64_t>& new_shape, const char* what) {
+void check_shapes(const std::vector<int64_t>& spatial, const std::vector<int64_t>& new_shape,
+                  const char* what) {
   if (spatial.size() != new_shape.size())
-    throw Error(what, "spatial shape " + describe(spatial) + " and new shape " + describe(new_shape) +
-                          " have different numbers of axes");
+    throw Error(what, "spatial shape " + describe(spatial) + " and new shape " +
+                          describe(new_shape) + " have different numbers of axes");
   for (int64_t s : new_shape)
     if (s < 1) throw Error(what, "new shape " + describe(new_shape) + " has an empty axis");
 }
 
 }  // namespace
 
-std::vector<int64_t> compute_new_shape(const std::vector<int64_t>& shape, const std::vector<double>& spacing,
+std::vector<int64_t> compute_new_shape(const std::vector<int64_t>& shape,
+                                       const std::vector<double>& spacing,
                                        const std::vector<double>& new_spacing) {
   if (shape.size() != spacing.size() || shape.size() != new_spacing.size())
-    throw Error("compute_new_shape", "shape, spacing and new spacing must have the same number of axes");
+    throw Error("compute_new_shape",
+                "shape, spacing and new spacing must have the same number of axes");
   std::vector<int64_t> out(shape.size());
   for (size_t i = 0; i < shape.size(); ++i) {
     // std::nearbyint rounds halves to even in the default rounding mode, like Python's round().
@@ -141,10 +155,11 @@ std::vector<int64_t> compute_new_shape(const std::vector<int64_t>& shape, const 
   return out;
 }
 
-std::optional<int64_t> separate_z_axis(const std::vector<double>& spacing, const std::vector<double>& new_spacing,
-                                       double threshold) {
+std::optional<int64_t> separate_z_axis(const std::vector<double>& spacing,
+                                       const std::vector<double>& new_spacing, double threshold) {
   const auto anisotropic = [threshold](const std::vector<double>& s) {
-    return *std::max_element(s.begin(), s.end()) / *std::min_element(s.begin(), s.end()) > threshold;
+    return *std::max_element(s.begin(), s.end()) / *std::min_element(s.begin(), s.end()) >
+           threshold;
   };
   const std::vector<double>* decides = nullptr;
   if (anisotropic(spacing)) {
@@ -162,13 +177,16 @@ std::optional<int64_t> separate_z_axis(const std::vector<double>& spacing, const
   return axes.front();
 }
 
-at::Tensor resample_data(const at::Tensor& data, const std::vector<int64_t>& new_shape, const ResamplingOptions& o) {
+at::Tensor resample_data(const at::Tensor& data, const std::vector<int64_t>& new_shape,
+                         const ResamplingOptions& o) {
   if (data.scalar_type() != torch::kFloat) throw Error("resample_data", "images must be float32");
   const std::vector<int64_t> shape = shape_of(data);
   check_shapes({shape.begin() + 1, shape.end()}, new_shape, "resample_data");
   if (std::equal(new_shape.begin(), new_shape.end(), shape.begin() + 1)) return data;
+  if (data.size(0) == 1) return resample_channel(data[0], new_shape, o).unsqueeze(0);
   std::vector<at::Tensor> channels;
-  for (int64_t c = 0; c < data.size(0); ++c) channels.push_back(resample_channel(data[c], new_shape, o));
+  for (int64_t c = 0; c < data.size(0); ++c)
+    channels.push_back(resample_channel(data[c], new_shape, o));
   return torch::stack(channels);
 }
 
@@ -178,15 +196,17 @@ at::Tensor resample_segmentation(const at::Tensor& labels, const std::vector<int
   check_shapes(shape, new_shape, "resample_segmentation");
   if (shape == new_shape) return labels;
   if (!o.separate_axis)
-    return labels_along(labels, pass_order(shape, new_shape, all_axes(labels.dim())), new_shape, o.order,
+    return labels_along(labels, pass_order(shape, new_shape, all_axes(labels.dim())), new_shape,
+                        o.order,
                         /*strict=*/false, o.threads);
   const int64_t a = *o.separate_axis;
   std::vector<int64_t> plane_shape = new_shape;
   plane_shape[a] = shape[a];
-  const at::Tensor plane = labels_along(labels, pass_order(shape, plane_shape, axes_except(labels.dim(), a)),
-                                        plane_shape, o.order, /*strict=*/false, o.threads);
-  return labels_along(plane, pass_order(plane_shape, new_shape, {a}), new_shape, o.order_z, /*strict=*/true,
-                      o.threads);
+  const at::Tensor plane =
+      labels_along(labels, pass_order(shape, plane_shape, axes_except(labels.dim(), a)),
+                   plane_shape, o.order, /*strict=*/false, o.threads);
+  return labels_along(plane, pass_order(plane_shape, new_shape, {a}), new_shape, o.order_z,
+                      /*strict=*/true, o.threads);
 }
 
 }  // namespace medseg

@@ -1,4 +1,4 @@
-# synth, validate and the CLI's conventions (exit codes, --version, unfinished stages).
+# synth, validate and the CLI's conventions (exit codes, --version).
 source "$(dirname "$0")/common.sh"
 
 "$medseg" --version | grep -q "^medseg "
@@ -13,8 +13,7 @@ expect_fail 1 "missing label file of case synth_001" "$medseg" validate "$tmp/ds
 expect_fail 1 "synth_002_0000.nii.gz" "$medseg" validate "$tmp/ds"
 expect_fail 1 "2 problem(s) found" "$medseg" validate "$tmp/ds"
 
-# Usage errors exit 2; stages not in this build say so and exit 1.
+# Usage errors exit 2.
 expect_fail 2 "" "$medseg" validate
 expect_fail 2 "" "$medseg" --no-such-flag validate "$tmp/ds"
-expect_fail 1 "not available in this build" "$medseg" train "$tmp/ds"
 echo "dataset_cli: ok"

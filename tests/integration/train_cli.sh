@@ -34,7 +34,7 @@ for _ in $(seq 600); do [ -s "$model/fold_1/training_log.jsonl" ] && break; slee
 kill -INT "$pid"
 status=0; wait "$pid" || status=$?
 [ "$status" -eq 1 ] || fail "interrupted run exited $status: $(cat "$tmp/long.log")"
-grep -q "interrupted at epoch" "$tmp/long.log" || fail "no interrupt message: $(cat "$tmp/long.log")"
+grep -q "interrupted in epoch" "$tmp/long.log" || fail "no interrupt message: $(cat "$tmp/long.log")"
 [ -s "$model/fold_1/checkpoint_latest.pt" ] || fail "no checkpoint_latest after SIGINT"
 done_epochs=$(wc -l < "$model/fold_1/training_log.jsonl")
 "$medseg" --quiet train "$tmp/work" -c 3d_fullres -f 1 --continue --epochs $((done_epochs + 1)) --no-final-validation

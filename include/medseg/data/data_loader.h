@@ -2,8 +2,10 @@
 // trainer into a bounded queue and hand them out strictly in order, so with a producer seeded
 // by (seed, batch index) the sequence is the same whatever the thread timing or worker count.
 //
-// Threads: the workers' tensor ops still use torch's intra-op pool (at::set_num_threads is
-// process-wide); patches are small, so most ops stay below torch's parallel grain size. Give
+// Threads: at::set_num_threads is process-wide, but with an OpenMP build of libtorch (Debian's
+// and PyTorch's) each thread has its own OpenMP team size. By default every worker sets its own
+// to 1, so the loader's parallelism is one batch per worker and a worker's ops never fan out
+// over the cores the network computes on; the trainer's thread keeps torch's setting. Give
 // torch the cores the network needs and the loader the rest (default_loader_workers).
 #pragma once
 
@@ -27,7 +29,12 @@ struct LoaderOptions {
   std::size_t queue_capacity = 0;  // batches made ahead of the consumer (incl. those in the
                                    // making); 0: 2 x workers
   int64_t first_index = 0;         // index of the first batch (resuming a run)
+  bool single_threaded_workers = true;  // each worker's torch ops on one thread (see above)
 };
+
+// Limits torch's intra-op parallelism of the calling thread only to one thread (OpenMP builds;
+// false where the build has no per-thread setting, and nothing changes).
+bool use_one_intra_op_thread_here();
 
 // The cores left after torch's intra-op threads, at least 1.
 int default_loader_workers();

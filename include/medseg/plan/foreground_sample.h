@@ -24,6 +24,14 @@ class NumpyLegacyRandom {
   void count_draws(uint64_t n, int64_t draws, uint32_t* counts);
 
  private:
+  // numpy's masked rejection: the first masked 32-bit output <= range.
+  uint32_t masked_draw(uint32_t range, uint32_t mask) {
+    uint32_t value;
+    while ((value = static_cast<uint32_t>(engine_()) & mask) > range) {
+    }
+    return value;
+  }
+
   std::mt19937 engine_;
 };
 

@@ -32,7 +32,8 @@ struct PreprocessedCase {
 // reference label map of the same shape, or nullptr (prediction). Throws Error naming the case
 // for mismatched shapes, a channel count that differs from the plans, an unknown normalization
 // scheme or label values outside int16.
-PreprocessedCase preprocess_case(const std::vector<Image>& channels, const Image* label, const Plans& plans,
-                                 const ConfigurationPlan& configuration, const CasePreprocessOptions& options = {});
+PreprocessedCase preprocess_case(const std::vector<Image>& channels, const Image* label,
+                                 const Plans& plans, const ConfigurationPlan& configuration,
+                                 const CasePreprocessOptions& options = {});
 
 }  // namespace medseg

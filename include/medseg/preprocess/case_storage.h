@@ -20,7 +20,8 @@ struct PreprocessedCaseFiles {
   std::filesystem::path properties;    // <dir>/<case>.json
 };
 
-PreprocessedCaseFiles preprocessed_case_files(const std::filesystem::path& dir, const std::string& case_id);
+PreprocessedCaseFiles preprocessed_case_files(const std::filesystem::path& dir,
+                                              const std::string& case_id);
 
 // True when the case's .json (written last) exists.
 bool is_preprocessed_case_complete(const std::filesystem::path& dir, const std::string& case_id);
@@ -32,8 +33,8 @@ void write_preprocessed_case(const std::filesystem::path& dir, const std::string
 // Reads a case back. With mmap, data and segmentation are views on memory-mapped files (see
 // read_npy): a random patch costs only the pages it touches. Throws Error naming the file when
 // one is missing, truncated or corrupt, or when the arrays do not match the properties.
-PreprocessedCase read_preprocessed_case(const std::filesystem::path& dir, const std::string& case_id,
-                                        bool mmap = true);
+PreprocessedCase read_preprocessed_case(const std::filesystem::path& dir,
+                                        const std::string& case_id, bool mmap = true);
 
 CaseProperties read_case_properties(const std::filesystem::path& dir, const std::string& case_id);
 

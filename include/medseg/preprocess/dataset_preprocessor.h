@@ -14,12 +14,12 @@ namespace medseg {
 inline constexpr const char* kDatasetPathFile = "dataset_path.txt";
 
 struct PreprocessOptions {
-  std::filesystem::path work_dir;            // holds plans.json and dataset.json from medseg plan
-  std::filesystem::path dataset_dir;         // empty: the path in <work_dir>/dataset_path.txt
+  std::filesystem::path work_dir;           // holds plans.json and dataset.json from medseg plan
+  std::filesystem::path dataset_dir;        // empty: the path in <work_dir>/dataset_path.txt
   std::vector<std::string> configurations;  // empty: every planned configuration
-  int workers = 1;                           // cases preprocessed at once (-j)
-  int threads = 0;                           // threads the whole run may use; <= 0: all cores
-  bool overwrite = false;                    // redo cases that are already complete
+  int workers = 1;                          // cases preprocessed at once (-j)
+  int threads = 0;                          // threads the whole run may use; <= 0: all cores
+  bool overwrite = false;                   // redo cases that are already complete
 };
 
 struct ConfigurationReport {

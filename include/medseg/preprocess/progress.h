@@ -15,7 +15,8 @@ std::string format_duration(double seconds);
 class Progress {
  public:
   // `label` starts every line ("3d_fullres"); `unit` names the items ("cases").
-  Progress(std::string label, int64_t total, std::string unit = "cases", double interval_seconds = 1.0);
+  Progress(std::string label, int64_t total, std::string unit = "cases",
+           double interval_seconds = 1.0);
 
   // Counts `n` more items done; logs when the interval has passed or the loop is complete.
   void advance(int64_t n = 1);

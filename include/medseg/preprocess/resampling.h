@@ -16,13 +16,15 @@ inline constexpr double kAnisotropyThreshold = 3.0;
 
 // round(spacing / new_spacing * shape) per axis, rounding halves to even as Python does (at
 // least 1 voxel).
-std::vector<int64_t> compute_new_shape(const std::vector<int64_t>& shape, const std::vector<double>& spacing,
+std::vector<int64_t> compute_new_shape(const std::vector<int64_t>& shape,
+                                       const std::vector<double>& spacing,
                                        const std::vector<double>& new_spacing);
 
 // The axis to resample separately, or nullopt: the current spacing decides if its max/min ratio
 // exceeds the threshold, otherwise the new spacing does; the axis is the one of largest spacing,
 // and there is none when two axes share the largest spacing.
-std::optional<int64_t> separate_z_axis(const std::vector<double>& spacing, const std::vector<double>& new_spacing,
+std::optional<int64_t> separate_z_axis(const std::vector<double>& spacing,
+                                       const std::vector<double>& new_spacing,
                                        double threshold = kAnisotropyThreshold);
 
 struct ResamplingOptions {

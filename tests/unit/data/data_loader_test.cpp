@@ -163,6 +163,26 @@ TEST(DataLoader, SurfacesCaseSourceErrors) {
   EXPECT_THAT([&] { loader->next(); }, ::testing::ThrowsMessage<Error>(HasSubstr("truncated data file")));
 }
 
+TEST(DataLoader, WorkersRunTheirOpsOnOneThreadWithoutChangingTheProcessSetting) {
+  if (at::get_parallel_info().find("OpenMP") == std::string::npos)
+    GTEST_SKIP() << "libtorch is not an OpenMP build: no per-thread setting";
+  const int before = at::get_num_threads();
+  at::set_num_threads(2);
+  std::atomic<int> seen{0};
+  auto probe = [&](bool single) {
+    LoaderOptions o;
+    o.workers = 1;
+    o.single_threaded_workers = single;
+    DataLoader loader([&](int64_t) { seen = at::get_num_threads(); return Batch{}; }, o);
+    loader.next();
+    return seen.load();
+  };
+  EXPECT_EQ(probe(true), 1);
+  EXPECT_EQ(probe(false), 2);
+  EXPECT_EQ(at::get_num_threads(), 2);  // the calling thread keeps its setting
+  at::set_num_threads(before);
+}
+
 TEST(DataLoader, DefaultWorkersLeaveTorchItsThreads) {
   EXPECT_GE(default_loader_workers(), 1);
   LoaderOptions o;

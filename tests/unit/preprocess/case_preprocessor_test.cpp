@@ -15,12 +15,15 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::minimal_plans;
 
-std::vector<int64_t> v(at::IntArrayRef a) { return {a.begin(), a.end()}; }
+std::vector<int64_t> v(at::IntArrayRef a) {
+  return {a.begin(), a.end()};
+}
 
 // (6, 8, 10): zero outside a body at z 1..4, y 2..6, x 3..8; label 1 in a block inside it.
 Image body_image(const std::vector<double>& spacing = {1, 1, 1}) {
   at::Tensor data = torch::zeros({6, 8, 10});
-  data.slice(0, 1, 5).slice(1, 2, 7).slice(2, 3, 9).copy_(torch::arange(4 * 5 * 6, torch::kFloat).reshape({4, 5, 6}) + 1);
+  data.slice(0, 1, 5).slice(1, 2, 7).slice(2, 3, 9).copy_(
+      torch::arange(4 * 5 * 6, torch::kFloat).reshape({4, 5, 6}) + 1);
   return Image{data, ImageGeometry::with_spacing(spacing)};
 }
 
@@ -40,8 +43,8 @@ CasePreprocessOptions options_with_classes() {
 TEST(PreprocessCase, CropsNormalizesAndRecordsTheGeometry) {
   const Plans plans = minimal_plans({1, 1, 1}, "ZScoreNormalization");
   const Image label = body_label();
-  const PreprocessedCase out =
-      preprocess_case({body_image()}, &label, plans, plans.configuration("3d_fullres"), options_with_classes());
+  const PreprocessedCase out = preprocess_case(
+      {body_image()}, &label, plans, plans.configuration("3d_fullres"), options_with_classes());
   const CaseProperties& p = out.properties;
   EXPECT_EQ(p.original_shape, (std::vector<int64_t>{6, 8, 10}));
   EXPECT_EQ(p.shape_before_cropping, (std::vector<int64_t>{6, 8, 10}));
@@ -72,7 +75,8 @@ TEST(PreprocessCase, MaskedZScoreUsesTheMinusOneRegion) {
   Image image = body_image();
   image.data[1][2][3] = 0;
   const Image label = body_label();
-  const PreprocessedCase out = preprocess_case({image}, &label, plans, plans.configuration("3d_fullres"), options_with_classes());
+  const PreprocessedCase out = preprocess_case(
+      {image}, &label, plans, plans.configuration("3d_fullres"), options_with_classes());
   EXPECT_EQ(out.segmentation[0][0][0][0].item<int>(), -1);
   EXPECT_EQ(out.data[0][0][0][0].item<float>(), 0.0f);
   const at::Tensor inside = out.data[0].masked_select(out.segmentation[0].ge(0));
@@ -85,15 +89,17 @@ TEST(PreprocessCase, TransposesFirst) {
   plans.transpose_forward = {2, 0, 1};
   plans.transpose_backward = {1, 2, 0};
   const Image label = body_label({1, 1, 2});
-  const PreprocessedCase out = preprocess_case({body_image({1, 1, 2})}, &label, plans, plans.configuration("3d_fullres"),
-                                               options_with_classes());
+  const PreprocessedCase out =
+      preprocess_case({body_image({1, 1, 2})}, &label, plans, plans.configuration("3d_fullres"),
+                      options_with_classes());
   const CaseProperties& p = out.properties;
   EXPECT_EQ(p.transpose_forward, (std::vector<int>{2, 0, 1}));
   EXPECT_EQ(p.shape_before_cropping, (std::vector<int64_t>{10, 6, 8}));
   EXPECT_EQ(p.spacing_after_transpose, (std::vector<double>{2, 1, 1}));
   EXPECT_EQ(p.crop_box.begin, (std::vector<int64_t>{3, 1, 2}));
   EXPECT_EQ(p.shape_after_cropping, (std::vector<int64_t>{6, 4, 5}));
-  // Voxel (z, y, x) = (1, 2, 3) of the input (value 1) is (3, 1, 2) after transpose: the crop's corner.
+  // Voxel (z, y, x) = (1, 2, 3) of the input (value 1) is (3, 1, 2) after transpose: the crop's
+  // corner.
   EXPECT_EQ(out.data[0][0][0][0].item<float>(), 1.0f);
   EXPECT_EQ(out.data[0][1][0][0].item<float>(), 2.0f);  // the next voxel along input x
 }
@@ -101,8 +107,9 @@ TEST(PreprocessCase, TransposesFirst) {
 TEST(PreprocessCase, ResamplesToTheConfigurationSpacing) {
   const Plans plans = minimal_plans({1, 1, 1}, "NoNormalization");
   const Image label = body_label({2, 1, 1});
-  const PreprocessedCase out = preprocess_case({body_image({2, 1, 1})}, &label, plans, plans.configuration("3d_fullres"),
-                                               options_with_classes());
+  const PreprocessedCase out =
+      preprocess_case({body_image({2, 1, 1})}, &label, plans, plans.configuration("3d_fullres"),
+                      options_with_classes());
   EXPECT_EQ(out.properties.shape_after_resampling, (std::vector<int64_t>{8, 5, 6}));
   EXPECT_EQ(out.properties.separate_z_axis, std::nullopt);  // 2 / 1 is not anisotropic
   EXPECT_EQ(v(out.data.sizes()), (std::vector<int64_t>{1, 8, 5, 6}));
@@ -114,21 +121,39 @@ TEST(PreprocessCase, ResamplesToTheConfigurationSpacing) {
 TEST(PreprocessCase, AnisotropicCasesResampleZSeparatelyWithNearestNeighbour) {
   const Plans plans = minimal_plans({2, 1, 1}, "NoNormalization");
   const Image label = body_label({4, 1, 1});
-  const PreprocessedCase out = preprocess_case({body_image({4, 1, 1})}, &label, plans, plans.configuration("3d_fullres"),
-                                               options_with_classes());
+  const PreprocessedCase out =
+      preprocess_case({body_image({4, 1, 1})}, &label, plans, plans.configuration("3d_fullres"),
+                      options_with_classes());
   EXPECT_EQ(out.properties.separate_z_axis, 0);  // 4 / 1 > 3
   EXPECT_EQ(out.properties.shape_after_resampling, (std::vector<int64_t>{8, 5, 6}));
   // In-plane unchanged, so every output slice is exactly its nearest input slice.
   const at::Tensor cropped = body_image().data.slice(0, 1, 5).slice(1, 2, 7).slice(2, 3, 9);
   const std::vector<int64_t> source = nearest_source_indices(4, 8);
-  for (int64_t z = 0; z < 8; ++z) EXPECT_TRUE(torch::equal(out.data[0][z], cropped[source[z]])) << z;
+  for (int64_t z = 0; z < 8; ++z)
+    EXPECT_TRUE(torch::equal(out.data[0][z], cropped[source[z]])) << z;
+}
+
+TEST(PreprocessCase, NeverModifiesTheInputImage) {
+  // Nonzero everywhere: the crop keeps the whole volume, and normalization must not write
+  // through to the caller's tensor.
+  const Plans plans = minimal_plans({1, 1, 1}, "ZScoreNormalization");
+  const Image image{torch::arange(1, 61, torch::kFloat).reshape({3, 4, 5}),
+                    ImageGeometry::with_spacing({1, 1, 1})};
+  const at::Tensor before = image.data.clone();
+  const PreprocessedCase out =
+      preprocess_case({image}, nullptr, plans, plans.configuration("3d_fullres"), {});
+  EXPECT_TRUE(torch::equal(image.data, before));
+  EXPECT_EQ(out.properties.shape_after_cropping, (std::vector<int64_t>{3, 4, 5}));
+  EXPECT_NEAR(out.data.mean().item<double>(), 0.0, 1e-5);
 }
 
 TEST(PreprocessCase, WithoutALabelForPrediction) {
   const Plans plans = minimal_plans({1, 1, 1}, "ZScoreNormalization");
   const Image label = body_label();
-  const auto with = preprocess_case({body_image()}, &label, plans, plans.configuration("3d_fullres"), options_with_classes());
-  const auto without = preprocess_case({body_image()}, nullptr, plans, plans.configuration("3d_fullres"), options_with_classes());
+  const auto with = preprocess_case({body_image()}, &label, plans,
+                                    plans.configuration("3d_fullres"), options_with_classes());
+  const auto without = preprocess_case({body_image()}, nullptr, plans,
+                                       plans.configuration("3d_fullres"), options_with_classes());
   EXPECT_FALSE(without.segmentation.defined());
   EXPECT_TRUE(without.properties.class_locations.empty());
   EXPECT_TRUE(torch::equal(with.data, without.data));
@@ -138,7 +163,8 @@ TEST(PreprocessCase, WithoutALabelForPrediction) {
 TEST(PreprocessCase, TwoDimensionalInputsBecomeOneSlice) {
   const Plans plans = minimal_plans({1, 1}, "NoNormalization");
   const Image image{body_image().data[2], ImageGeometry::with_spacing({0.5, 0.5})};
-  const PreprocessedCase out = preprocess_case({image}, nullptr, plans, plans.configuration("2d"), {});
+  const PreprocessedCase out =
+      preprocess_case({image}, nullptr, plans, plans.configuration("2d"), {});
   EXPECT_EQ(out.properties.original_shape, (std::vector<int64_t>{8, 10}));
   EXPECT_EQ(out.properties.spacing_after_transpose, (std::vector<double>{999, 0.5, 0.5}));
   EXPECT_EQ(out.properties.target_spacing, (std::vector<double>{999, 1, 1}));
@@ -168,13 +194,17 @@ TEST(PreprocessCase, MismatchedInputsNameTheCase) {
     }
     return std::string("no error");
   };
-  EXPECT_THAT(message({body_image(), small}, nullptr), HasSubstr("case case_1: channel 1 has shape (2, 2, 2)"));
-  EXPECT_THAT(message({body_image()}, &small), HasSubstr("case case_1: the label has shape (2, 2, 2)"));
+  EXPECT_THAT(message({body_image(), small}, nullptr),
+              HasSubstr("case case_1: channel 1 has shape (2, 2, 2)"));
+  EXPECT_THAT(message({body_image()}, &small),
+              HasSubstr("case case_1: the label has shape (2, 2, 2)"));
   Plans two = plans;
-  two.configurations.at("3d_fullres").normalization_schemes = {"ZScoreNormalization", "CTNormalization"};
+  two.configurations.at("3d_fullres").normalization_schemes = {"ZScoreNormalization",
+                                                               "CTNormalization"};
   two.configurations.at("3d_fullres").use_mask_for_norm = {false, false};
   try {
-    preprocess_case({body_image()}, nullptr, two, two.configuration("3d_fullres"), options_with_classes());
+    preprocess_case({body_image()}, nullptr, two, two.configuration("3d_fullres"),
+                    options_with_classes());
     FAIL() << "expected an Error";
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("plans 2 channel(s) but the case has 1"));

@@ -74,7 +74,7 @@ TEST(CaseStorage, FilesAreNumpyArraysAndJson) {
   EXPECT_EQ(read_npy_header(files.segmentation).shape, (std::vector<int64_t>{1, 3, 4, 5}));
   const nlohmann::json j = read_json(files.properties);
   EXPECT_EQ(j.at("crop_box").at("begin"), nlohmann::json({1, 0, 0}));
-  EXPECT_EQ(j.at("class_locations")[0].at("coordinates"), nlohmann::json({{0, 1, 2}, {2, 3, 4}}));
+  EXPECT_EQ(j.at("class_locations")[0].at("coordinates"), nlohmann::json({0, 1, 2, 2, 3, 4}));
 }
 
 TEST(CaseStorage, MmapReadsAreViewsOnTheFile) {
@@ -111,12 +111,15 @@ TEST(CaseStorage, ArraysMustMatchTheProperties) {
   TempDir dir;
   write_preprocessed_case(dir.path(), "c", sample_case());
   write_npy(dir / "c_seg.npy", torch::zeros({1, 3, 4, 6}, torch::kShort));
-  EXPECT_THAT(expect_error([&] { read_preprocessed_case(dir.path(), "c"); }), HasSubstr("c_seg.npy: holds a Short array of shape (1, 3, 4, 6)"));
+  EXPECT_THAT(expect_error([&] { read_preprocessed_case(dir.path(), "c"); }),
+              HasSubstr("c_seg.npy: holds a Short array of shape (1, 3, 4, 6)"));
   write_npy(dir / "c.npy", torch::zeros({2, 3, 4, 5}, torch::kDouble));
-  EXPECT_THAT(expect_error([&] { read_preprocessed_case(dir.path(), "c"); }), HasSubstr("expected Float"));
+  EXPECT_THAT(expect_error([&] { read_preprocessed_case(dir.path(), "c"); }),
+              HasSubstr("expected Float"));
   fs::remove(dir / "c_seg.npy");
   write_npy(dir / "c.npy", torch::zeros({2, 3, 4, 5}));
-  EXPECT_THAT(expect_error([&] { read_preprocessed_case(dir.path(), "c"); }), HasSubstr("c_seg.npy: missing"));
+  EXPECT_THAT(expect_error([&] { read_preprocessed_case(dir.path(), "c"); }),
+              HasSubstr("c_seg.npy: missing"));
 }
 
 TEST(CaseStorage, PropertiesAreReadStrictly) {
@@ -125,14 +128,22 @@ TEST(CaseStorage, PropertiesAreReadStrictly) {
   nlohmann::json j = read_json(dir / "c.json");
   j["surprise"] = 1;
   write_json(dir / "c.json", j);
-  EXPECT_THAT(expect_error([&] { read_case_properties(dir.path(), "c"); }), HasSubstr("unknown key 'surprise'"));
+  EXPECT_THAT(expect_error([&] { read_case_properties(dir.path(), "c"); }),
+              HasSubstr("unknown key 'surprise'"));
   j.erase("surprise");
   j["crop_box"]["end"] = {4, 4};
   write_json(dir / "c.json", j);
-  EXPECT_THAT(expect_error([&] { read_case_properties(dir.path(), "c"); }), HasSubstr("'crop_box.end' has 2 entries"));
+  EXPECT_THAT(expect_error([&] { read_case_properties(dir.path(), "c"); }),
+              HasSubstr("'crop_box.end' has 2 entries"));
+  j["crop_box"]["end"] = {4, 4, 5};
+  j["class_locations"][0]["coordinates"] = {0, 1, 2, 2};
+  write_json(dir / "c.json", j);
+  EXPECT_THAT(expect_error([&] { read_case_properties(dir.path(), "c"); }),
+              HasSubstr("must hold 3 numbers per voxel"));
   j["format_version"] = 99;
   write_json(dir / "c.json", j);
-  EXPECT_THAT(expect_error([&] { read_case_properties(dir.path(), "c"); }), HasSubstr("format_version 99"));
+  EXPECT_THAT(expect_error([&] { read_case_properties(dir.path(), "c"); }),
+              HasSubstr("format_version 99"));
 }
 
 TEST(CaseStorage, ListsCompleteCasesOnly) {

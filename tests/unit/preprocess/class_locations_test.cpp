@@ -35,7 +35,8 @@ TEST(SampleClassLocations, SmallClassesKeepEveryVoxel) {
   seg[3][4][5] = 1;
   seg[0][0][1] = 2;
   seg[2][2][2] = -1;
-  const auto locs = sample_class_locations(seg, {{"a", {1}}, {"b", {2}}, {"both", {1, 2}}, {"none", {7}}});
+  const auto locs =
+      sample_class_locations(seg, {{"a", {1}}, {"b", {2}}, {"both", {1, 2}}, {"none", {7}}});
   ASSERT_EQ(locs.size(), 4u);
   EXPECT_EQ(locs[0].name, "a");
   EXPECT_EQ(locs[0].voxels, 2);
@@ -78,17 +79,21 @@ TEST(SampleClassLocations, SeededAndDeterministic) {
 }
 
 TEST(LocationClasses, ForegroundLabelsAndWithIgnoreAllOthers) {
-  const DatasetInfo plain = parse_dataset_json(
-      {{"channel_names", {{"0", "CT"}}}, {"labels", {{"background", 0}, {"liver", 1}, {"tumour", 2}}}, {"numTraining", 1}},
-      "dataset.json");
+  const DatasetInfo plain =
+      parse_dataset_json({{"channel_names", {{"0", "CT"}}},
+                          {"labels", {{"background", 0}, {"liver", 1}, {"tumour", 2}}},
+                          {"numTraining", 1}},
+                         "dataset.json");
   const auto classes = location_classes(plain);
   ASSERT_EQ(classes.size(), 2u);
   EXPECT_EQ(classes[0].name, "liver");
   EXPECT_THAT(classes[1].values, ElementsAre(2));
 
-  const DatasetInfo ignore = parse_dataset_json(
-      {{"channel_names", {{"0", "CT"}}}, {"labels", {{"background", 0}, {"a", 1}, {"ignore", 3}}}, {"numTraining", 1}},
-      "dataset.json");
+  const DatasetInfo ignore =
+      parse_dataset_json({{"channel_names", {{"0", "CT"}}},
+                          {"labels", {{"background", 0}, {"a", 1}, {"ignore", 3}}},
+                          {"numTraining", 1}},
+                         "dataset.json");
   const auto with_ignore = location_classes(ignore);
   ASSERT_EQ(with_ignore.size(), 2u);
   EXPECT_EQ(with_ignore[1].name, "all_labels");
@@ -96,11 +101,12 @@ TEST(LocationClasses, ForegroundLabelsAndWithIgnoreAllOthers) {
 }
 
 TEST(LocationClasses, RegionsAreUnions) {
-  const DatasetInfo regions = parse_dataset_json({{"channel_names", {{"0", "T1"}}},
-                                                  {"labels", {{"background", 0}, {"whole", {1, 2}}, {"core", 2}}},
-                                                  {"regions_class_order", {1, 2}},
-                                                  {"numTraining", 1}},
-                                                 "dataset.json");
+  const DatasetInfo regions =
+      parse_dataset_json({{"channel_names", {{"0", "T1"}}},
+                          {"labels", {{"background", 0}, {"whole", {1, 2}}, {"core", 2}}},
+                          {"regions_class_order", {1, 2}},
+                          {"numTraining", 1}},
+                         "dataset.json");
   const auto classes = location_classes(regions);
   ASSERT_EQ(classes.size(), 2u);
   EXPECT_THAT(classes[0].values, ElementsAre(1, 2));

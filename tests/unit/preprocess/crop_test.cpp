@@ -11,7 +11,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::vector<int64_t> v(at::IntArrayRef a) { return {a.begin(), a.end()}; }
+std::vector<int64_t> v(at::IntArrayRef a) {
+  return {a.begin(), a.end()};
+}
 
 TEST(FillHoles, FillsAnEnclosedCavityIn3D) {
   // A hollow 3x3x3 shell: its centre is background the border cannot reach.
@@ -51,6 +53,52 @@ TEST(FillHoles, PlanarRingIn2D) {
   mask.slice(0, 1, 4).slice(1, 1, 4).fill_(true);
   mask[2][2] = false;
   EXPECT_TRUE(fill_holes(mask)[2][2].item<bool>());
+}
+
+// Holes by definition: background voxels that no 6-connected (2D: 4-connected) path of
+// background links to the border, found by relaxing until nothing changes.
+at::Tensor plain_fill_holes(const at::Tensor& mask3, bool planar) {
+  const int64_t Z = mask3.size(0), Y = mask3.size(1), X = mask3.size(2);
+  auto m = mask3.accessor<bool, 3>();
+  std::vector<std::vector<std::vector<bool>>> out(
+      Z, std::vector<std::vector<bool>>(Y, std::vector<bool>(X, false)));
+  for (int64_t z = 0; z < Z; ++z)
+    for (int64_t y = 0; y < Y; ++y)
+      for (int64_t x = 0; x < X; ++x)
+        out[z][y][x] = !m[z][y][x] && ((!planar && (z == 0 || z == Z - 1)) || y == 0 ||
+                                       y == Y - 1 || x == 0 || x == X - 1);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (int64_t z = 0; z < Z; ++z)
+      for (int64_t y = 0; y < Y; ++y)
+        for (int64_t x = 0; x < X; ++x) {
+          if (m[z][y][x] || out[z][y][x]) continue;
+          const bool reach = (x > 0 && out[z][y][x - 1]) || (x + 1 < X && out[z][y][x + 1]) ||
+                             (y > 0 && out[z][y - 1][x]) || (y + 1 < Y && out[z][y + 1][x]) ||
+                             (!planar && z > 0 && out[z - 1][y][x]) ||
+                             (!planar && z + 1 < Z && out[z + 1][y][x]);
+          if (reach) out[z][y][x] = changed = true;
+        }
+  }
+  at::Tensor filled = torch::empty({Z, Y, X}, torch::kBool);
+  for (int64_t z = 0; z < Z; ++z)
+    for (int64_t y = 0; y < Y; ++y)
+      for (int64_t x = 0; x < X; ++x) filled[z][y][x] = !out[z][y][x];
+  return filled;
+}
+
+TEST(FillHoles, MatchesThePlainDefinitionOnRandomMasks) {
+  torch::manual_seed(9);
+  for (const auto& shape :
+       std::vector<std::vector<int64_t>>{{6, 7, 8}, {1, 9, 9}, {5, 1, 6}, {4, 6, 1}}) {
+    for (double density : {0.45, 0.6, 0.75}) {
+      const at::Tensor mask = torch::rand(shape).lt(density);
+      EXPECT_TRUE(torch::equal(fill_holes(mask), plain_fill_holes(mask, false))) << density;
+    }
+  }
+  const at::Tensor plane = torch::rand({9, 11}).lt(0.6);
+  EXPECT_TRUE(
+      torch::equal(fill_holes(plane), plain_fill_holes(plane.unsqueeze(0), true).squeeze(0)));
 }
 
 TEST(FillHoles, RejectsOtherDimensions) {
@@ -147,7 +195,8 @@ TEST(CropToNonzero, LargeLabelValuesWidenToInt32) {
 }
 
 TEST(CropToNonzero, AllZeroImageKeepsTheWholeVolumeAllOutside) {
-  const CropResult r = crop_to_nonzero(torch::zeros({1, 2, 3, 4}), torch::zeros({2, 3, 4}, torch::kShort));
+  const CropResult r =
+      crop_to_nonzero(torch::zeros({1, 2, 3, 4}), torch::zeros({2, 3, 4}, torch::kShort));
   EXPECT_EQ(v(r.data.sizes()), (std::vector<int64_t>{1, 2, 3, 4}));
   EXPECT_EQ(r.segmentation.eq(-1).sum().item<int64_t>(), 24);
 }

@@ -63,7 +63,8 @@ TEST(PreprocessDataset, WritesEveryCaseAndTheReferenceLabels) {
   EXPECT_EQ(report.configurations[0].processed, 3);
   EXPECT_EQ(report.configurations[0].skipped, 0);
   EXPECT_EQ(report.labels_copied, 3);
-  EXPECT_EQ(list_preprocessed_cases(f.out()), (std::vector<std::string>{"synth_000", "synth_001", "synth_002"}));
+  EXPECT_EQ(list_preprocessed_cases(f.out()),
+            (std::vector<std::string>{"synth_000", "synth_001", "synth_002"}));
   EXPECT_EQ(file_names(f.work / "gt_segmentations"),
             (std::vector<std::string>{"synth_000.nii.gz", "synth_001.nii.gz", "synth_002.nii.gz"}));
   const PreprocessedCase c = read_preprocessed_case(f.out(), "synth_001");

@@ -20,7 +20,9 @@ std::vector<float> values(const at::Tensor& t) {
   return {c.data_ptr<float>(), c.data_ptr<float>() + c.numel()};
 }
 
-at::Tensor channel(std::vector<float> v) { return torch::tensor(v, torch::kFloat); }
+at::Tensor channel(std::vector<float> v) {
+  return torch::tensor(v, torch::kFloat);
+}
 
 TEST(Normalization, ZScoreOverTheWholeChannel) {
   at::Tensor x = channel({1, 2, 3, 4});
@@ -89,7 +91,8 @@ TEST(Normalization, CTNeedsTheIntensityProperties) {
 
 TEST(Normalization, NoNormalizationLeavesValues) {
   at::Tensor x = channel({-3.5f, 7});
-  normalize_channel(x, "NoNormalization", true, torch::tensor(std::vector<int16_t>{-1, -1}), nullptr);
+  normalize_channel(x, "NoNormalization", true, torch::tensor(std::vector<int16_t>{-1, -1}),
+                    nullptr);
   EXPECT_THAT(values(x), ElementsAre(-3.5f, 7.0f));
 }
 

@@ -51,9 +51,12 @@ TEST(Npy, HeaderIsNumpysVersion1WithAlignedData) {
 TEST(Npy, RoundTripsEveryDtypeWithAndWithoutMmap) {
   TempDir dir;
   torch::manual_seed(0);
-  const std::vector<at::Tensor> arrays{torch::rand({2, 3, 4}), torch::randint(-300, 300, {1, 5, 6}, torch::kShort),
-                                       torch::randint(0, 255, {7}, torch::kByte), torch::rand({3, 2}, torch::kDouble),
-                                       torch::randint(-5, 5, {4, 4}, torch::kLong), torch::rand({2, 2}).gt(0.5)};
+  const std::vector<at::Tensor> arrays{torch::rand({2, 3, 4}),
+                                       torch::randint(-300, 300, {1, 5, 6}, torch::kShort),
+                                       torch::randint(0, 255, {7}, torch::kByte),
+                                       torch::rand({3, 2}, torch::kDouble),
+                                       torch::randint(-5, 5, {4, 4}, torch::kLong),
+                                       torch::rand({2, 2}).gt(0.5)};
   for (size_t i = 0; i < arrays.size(); ++i) {
     const fs::path path = dir / ("a" + std::to_string(i) + ".npy");
     write_npy(path, arrays[i]);
@@ -78,7 +81,8 @@ TEST(Npy, ReadsAFileNumpyWrote) {
   std::string header = "{'descr': '<i2', 'fortran_order': False, 'shape': (3,), }";
   header.append(117 - header.size(), ' ');
   header += '\n';
-  std::string bytes = std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(header.size()) + '\0' + header;
+  std::string bytes =
+      std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(header.size()) + '\0' + header;
   bytes += std::string("\x00\x00\x01\x00\x02\x00", 6);
   TempDir dir;
   write_bytes(dir / "np.npy", bytes);
@@ -122,13 +126,14 @@ TEST(Npy, CorruptHeadersAreNamed) {
   auto with_header = [&](const std::string& name, std::string dict, int64_t data_bytes) {
     dict.append(128 - 10 - dict.size() - 1, ' ');
     dict += '\n';
-    write_bytes(dir / name, std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(dict.size()) + '\0' + dict +
-                                std::string(static_cast<size_t>(data_bytes), '\0'));
+    write_bytes(dir / name, std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(dict.size()) +
+                                '\0' + dict + std::string(static_cast<size_t>(data_bytes), '\0'));
   };
   with_header("fortran.npy", "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", 16);
   EXPECT_THAT(expect_error([&] { read_npy(dir / "fortran.npy"); }), HasSubstr("Fortran-order"));
   with_header("big.npy", "{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", 8);
-  EXPECT_THAT(expect_error([&] { read_npy(dir / "big.npy"); }), HasSubstr("unsupported .npy dtype '>f4'"));
+  EXPECT_THAT(expect_error([&] { read_npy(dir / "big.npy"); }),
+              HasSubstr("unsupported .npy dtype '>f4'"));
   with_header("shape.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", 8);
   EXPECT_THAT(expect_error([&] { read_npy(dir / "shape.npy"); }), HasSubstr("shape '(2, x)'"));
   with_header("long.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 12);

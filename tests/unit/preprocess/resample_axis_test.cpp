@@ -21,7 +21,9 @@ std::vector<float> values(const at::Tensor& t) {
 }
 
 // The signal used for the reference values below.
-at::Tensor spiky() { return torch::tensor(std::vector<float>{0, 0, 1, 0, 0, 3, 2}); }
+at::Tensor spiky() {
+  return torch::tensor(std::vector<float>{0, 0, 1, 0, 0, 3, 2});
+}
 
 TEST(SourceCoordinate, MapsVoxelCentres) {
   EXPECT_DOUBLE_EQ(source_coordinate(0, 4, 8), -0.25);
@@ -38,7 +40,8 @@ TEST(NearestSourceIndices, RoundHalfUpAndClamp) {
 
 TEST(ResampleAxis, NearestMatchesTheReference) {
   // skimage.transform.resize(order=0, mode='edge') of the same signal.
-  EXPECT_THAT(values(resample_axis(spiky(), 0, 11, 0)), ElementsAre(0, 0, 0, 1, 1, 0, 0, 0, 3, 2, 2));
+  EXPECT_THAT(values(resample_axis(spiky(), 0, 11, 0)),
+              ElementsAre(0, 0, 0, 1, 1, 0, 0, 0, 3, 2, 2));
   EXPECT_THAT(values(resample_axis(spiky(), 0, 4, 0)), ElementsAre(0, 1, 0, 2));
 }
 
@@ -66,8 +69,9 @@ TEST(ResampleAxis, LinearReproducesARampAndClampsAtTheEdges) {
 TEST(ResampleAxis, CubicMatchesTheReference) {
   // scipy.ndimage.zoom(order=3, mode='nearest', grid_mode=True) via skimage's resize
   // (clip=False), scikit-image 0.19.3 / SciPy 1.10.1.
-  const std::vector<float> up{0.02639955f, -0.113784002f, 0.0795729342f, 0.837301011f, 0.835733179f, 0.0f,
-                              -0.451160675f, 0.812173524f, 2.85638491f, 2.72096062f, 1.85451611f};
+  const std::vector<float> up{0.02639955f,  -0.113784002f, 0.0795729342f, 0.837301011f,
+                              0.835733179f, 0.0f,          -0.451160675f, 0.812173524f,
+                              2.85638491f,  2.72096062f,   1.85451611f};
   const std::vector<float> down{-0.0971345233f, 0.989846786f, -0.237470808f, 2.58802791f};
   const std::vector<float> out_up = values(resample_axis(spiky(), 0, 11, 3));
   const std::vector<float> out_down = values(resample_axis(spiky(), 0, 4, 3));
@@ -79,7 +83,8 @@ TEST(ResampleAxis, CubicFollowsASmoothFunction) {
   const at::Tensor x = torch::sin(0.2 * torch::arange(40, torch::kFloat));
   const std::vector<float> out = values(resample_axis(x, 0, 97, 3));
   double worst = 0;
-  for (int64_t o = 10; o < 87; ++o) worst = std::max(worst, std::abs(out[o] - std::sin(0.2 * source_coordinate(o, 40, 97))));
+  for (int64_t o = 10; o < 87; ++o)
+    worst = std::max(worst, std::abs(out[o] - std::sin(0.2 * source_coordinate(o, 40, 97))));
   EXPECT_LT(worst, 2e-4);  // the reference's own interpolation error here is 1.06e-4
 }
 
@@ -110,8 +115,12 @@ TEST(ResampleAxis, EveryAxisAgreesWithTheOneDimensionalPass) {
     const at::Tensor a0 = resample_axis(x, 0, 9, order);
     const at::Tensor a1 = resample_axis(x, 1, 4, order);
     const at::Tensor a2 = resample_axis(x, 2, 30, order);
-    EXPECT_TRUE(torch::allclose(a0.select(2, 17).select(1, 2), resample_axis(x.select(2, 17).select(1, 2).contiguous(), 0, 9, order)));
-    EXPECT_TRUE(torch::allclose(a1.select(2, 20).select(0, 4), resample_axis(x.select(2, 20).select(0, 4).contiguous(), 0, 4, order)));
+    EXPECT_TRUE(
+        torch::allclose(a0.select(2, 17).select(1, 2),
+                        resample_axis(x.select(2, 17).select(1, 2).contiguous(), 0, 9, order)));
+    EXPECT_TRUE(
+        torch::allclose(a1.select(2, 20).select(0, 4),
+                        resample_axis(x.select(2, 20).select(0, 4).contiguous(), 0, 4, order)));
     EXPECT_TRUE(torch::allclose(a2[3][5], resample_axis(x[3][5].contiguous(), 0, 30, order)));
   }
 }
@@ -124,7 +133,8 @@ TEST(ResampleAxis, ThreadsDoNotChangeTheResult) {
 }
 
 TEST(ResampleAxis, LabelMaskPassEqualsResamplingTheMaskInDoublePrecision) {
-  const at::Tensor labels = torch::tensor(std::vector<int16_t>{0, 2, 2, 1, 2, 0}, torch::kShort).reshape({2, 3});
+  const at::Tensor labels =
+      torch::tensor(std::vector<int16_t>{0, 2, 2, 1, 2, 0}, torch::kShort).reshape({2, 3});
   const at::Tensor direct = resample_label_mask_axis(labels, 2, 1, 5, 1);
   EXPECT_EQ(direct.scalar_type(), torch::kDouble);
   EXPECT_TRUE(torch::equal(direct, resample_axis(labels.eq(2).to(torch::kDouble), 1, 5, 1)));

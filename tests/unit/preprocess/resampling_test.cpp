@@ -30,14 +30,17 @@ std::vector<int16_t> labels_of(const at::Tensor& t) {
 }
 
 TEST(ComputeNewShape, ScalesByTheSpacingRatio) {
-  EXPECT_EQ(compute_new_shape({10, 20, 30}, {2, 1, 1}, {1, 1, 1}), (std::vector<int64_t>{20, 20, 30}));
-  EXPECT_EQ(compute_new_shape({36, 50, 35}, {1, 1, 1}, {1, 1, 1}), (std::vector<int64_t>{36, 50, 35}));
+  EXPECT_EQ(compute_new_shape({10, 20, 30}, {2, 1, 1}, {1, 1, 1}),
+            (std::vector<int64_t>{20, 20, 30}));
+  EXPECT_EQ(compute_new_shape({36, 50, 35}, {1, 1, 1}, {1, 1, 1}),
+            (std::vector<int64_t>{36, 50, 35}));
   EXPECT_EQ(compute_new_shape({100}, {0.7}, {1.0}), (std::vector<int64_t>{70}));
 }
 
 TEST(ComputeNewShape, RoundsHalvesToEvenLikePython) {
-  EXPECT_EQ(compute_new_shape({5, 7}, {0.5, 0.5}, {1, 1}), (std::vector<int64_t>{2, 4}));  // 2.5, 3.5
-  EXPECT_EQ(compute_new_shape({1}, {0.1}, {1}), (std::vector<int64_t>{1}));                 // never 0
+  EXPECT_EQ(compute_new_shape({5, 7}, {0.5, 0.5}, {1, 1}),
+            (std::vector<int64_t>{2, 4}));                                   // 2.5, 3.5
+  EXPECT_EQ(compute_new_shape({1}, {0.1}, {1}), (std::vector<int64_t>{1}));  // never 0
 }
 
 TEST(SeparateZ, FromTheCurrentSpacing) {
@@ -77,7 +80,8 @@ TEST(ResampleData, MatchesTheReferenceSplineResize) {
 
 TEST(ResampleData, SeparateZMatchesTheReference) {
   // (3, 4, 4) -> (6, 6, 5) with axis 0 separate: cubic in-plane, nearest along z.
-  const at::Tensor d = (torch::arange(48, torch::kFloat).reshape({1, 3, 4, 4}).remainder(7)) * 1.5 - 2;
+  const at::Tensor d =
+      (torch::arange(48, torch::kFloat).reshape({1, 3, 4, 4}).remainder(7)) * 1.5 - 2;
   ResamplingOptions o;
   o.separate_axis = 0;
   const at::Tensor out = resample_data(d, {6, 6, 5}, o);
@@ -95,7 +99,8 @@ TEST(ResampleData, SeparateZIsNearestAlongTheAxis) {
   o.separate_axis = 0;
   const at::Tensor out = resample_data(d, {6, 4, 4}, o);
   const std::vector<int64_t> source{0, 0, 1, 1, 2, 2};
-  for (int64_t z = 0; z < 6; ++z) EXPECT_TRUE(torch::equal(out.select(1, z), d.select(1, source[z]))) << z;
+  for (int64_t z = 0; z < 6; ++z)
+    EXPECT_TRUE(torch::equal(out.select(1, z), d.select(1, source[z]))) << z;
 }
 
 TEST(ResampleData, ClipsSplineOvershootToTheInputRange) {
@@ -111,9 +116,9 @@ TEST(ResampleData, ClipsSplineOvershootToTheInputRange) {
 
 TEST(ResampleData, SeparateZClipsEachSliceToItsOwnRange) {
   at::Tensor d = torch::zeros({1, 2, 1, 8});
-  d[0][0].narrow(1, 4, 4).fill_(1);                 // slice 0 in [0, 1]
+  d[0][0].narrow(1, 4, 4).fill_(1);  // slice 0 in [0, 1]
   d[0][1].fill_(5);
-  d[0][1].narrow(1, 4, 4).fill_(10);                // slice 1 in [5, 10]
+  d[0][1].narrow(1, 4, 4).fill_(10);  // slice 1 in [5, 10]
   ResamplingOptions o;
   o.separate_axis = 0;
   const at::Tensor out = resample_data(d, {2, 1, 19}, o);
@@ -191,7 +196,8 @@ at::Tensor plain_one_hot_trilinear(const at::Tensor& labels, const std::vector<i
 TEST(ResampleSegmentation, MatchesAPlainImplementation) {
   for (const auto& shape : std::vector<std::vector<int64_t>>{{5, 7, 8}, {2, 3, 9}, {6, 2, 3}}) {
     const at::Tensor out = resample_segmentation(small_labels(), shape, seg_options());
-    EXPECT_TRUE(torch::equal(out, plain_one_hot_trilinear(small_labels(), shape))) << shape[0] << shape[1] << shape[2];
+    EXPECT_TRUE(torch::equal(out, plain_one_hot_trilinear(small_labels(), shape)))
+        << shape[0] << shape[1] << shape[2];
   }
 }
 
@@ -200,10 +206,14 @@ TEST(ResampleSegmentation, MatchesAPlainImplementationOnRandomLabelsTiesIncluded
   // decision must come out as the reference's arithmetic makes it.
   torch::manual_seed(11);
   const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> cases{
-      {{7, 16, 6}, {23, 9, 7}}, {{14, 5, 10}, {19, 25, 27}}, {{8, 12, 9}, {4, 6, 18}}, {{5, 6, 7}, {5, 13, 7}}};
+      {{7, 16, 6}, {23, 9, 7}},
+      {{14, 5, 10}, {19, 25, 27}},
+      {{8, 12, 9}, {4, 6, 18}},
+      {{5, 6, 7}, {5, 13, 7}}};
   for (const auto& [from, to] : cases) {
     const at::Tensor labels = torch::randint(-1, 4, from, torch::kShort);
-    EXPECT_TRUE(torch::equal(resample_labels_linear(labels, to), plain_one_hot_trilinear(labels, to)));
+    EXPECT_TRUE(
+        torch::equal(resample_labels_linear(labels, to), plain_one_hot_trilinear(labels, to)));
   }
 }
 
@@ -276,14 +286,17 @@ TEST(ResampleSegmentation, KeepsAThinStructureThatNearestNeighbourLoses) {
 TEST(ResampleSegmentation, VoxelsNoLabelReachesStayZero) {
   // Three labels meeting: at the centre of a 2x2 block of labels 1, 2, 3, 3 downsampled to one
   // voxel, label 3 has 0.5 and wins; with 1, 2, 3, 4 none reaches 0.5 and the voxel is 0.
-  const at::Tensor three = torch::tensor(std::vector<int16_t>{1, 2, 3, 3}, torch::kShort).reshape({1, 2, 2});
+  const at::Tensor three =
+      torch::tensor(std::vector<int16_t>{1, 2, 3, 3}, torch::kShort).reshape({1, 2, 2});
   EXPECT_EQ(resample_segmentation(three, {1, 1, 1}, seg_options()).item<int>(), 3);
-  const at::Tensor four = torch::tensor(std::vector<int16_t>{1, 2, 3, 4}, torch::kShort).reshape({1, 2, 2});
+  const at::Tensor four =
+      torch::tensor(std::vector<int16_t>{1, 2, 3, 4}, torch::kShort).reshape({1, 2, 2});
   EXPECT_EQ(resample_segmentation(four, {1, 1, 1}, seg_options()).item<int>(), 0);
 }
 
 TEST(ResampleSegmentation, LaterLabelsWinTies) {
-  const at::Tensor pair = torch::tensor(std::vector<int16_t>{-1, 2}, torch::kShort).reshape({1, 1, 2});
+  const at::Tensor pair =
+      torch::tensor(std::vector<int16_t>{-1, 2}, torch::kShort).reshape({1, 1, 2});
   EXPECT_EQ(resample_segmentation(pair, {1, 1, 1}, seg_options()).item<int>(), 2);
 }
 

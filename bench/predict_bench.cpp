@@ -1,0 +1,264 @@
+// Prediction benchmark on CPU (2 torch threads, configure_runtime applied): seconds per case
+// and peak RSS through the whole path (read, preprocess, sliding window, export, write) with
+// the Hippocampus 3d_fullres network (random weights: 40x56x40 patch, 32-64-128-256, 3
+// classes), on a real Hippocampus case (or a synthetic 36x50x35 one when the data is absent),
+// with and without mirroring, and on a 256x256x200 volume without mirroring; plus the GFLOP/s
+// of the network's forward pass alone. Each scenario runs in its own process (peak RSS).
+//
+//   predict_bench [--mode all|mirror|plain|large|forward] [--iterations N] [--tile-batch B]
+//                 [--json PATH]
+#include <sys/resource.h>
+#include <unistd.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "medseg/core/files.h"
+#include "medseg/core/log.h"
+#include "medseg/infer/predictor.h"
+#include "medseg/infer/tiling.h"
+#include "medseg/io/runtime.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+struct Args {
+  std::string mode = "all";
+  int iterations = 5;
+  int64_t tile_batch = 1;
+  std::string json_path;
+  std::string self;
+};
+
+medseg::ArchitecturePlan hippocampus_architecture() {
+  medseg::ArchitecturePlan a;
+  a.n_stages = 4;
+  a.features_per_stage = {32, 64, 128, 256};
+  a.kernel_sizes.assign(4, {3, 3, 3});
+  a.strides.assign(4, {2, 2, 2});
+  a.strides[0] = {1, 1, 1};
+  a.n_conv_per_stage = {2, 2, 2, 2};
+  a.n_conv_per_stage_decoder = {2, 2, 2};
+  return a;
+}
+
+medseg::Plans hippocampus_plans() {
+  medseg::ConfigurationPlan c;
+  c.name = "3d_fullres";
+  c.data_identifier = "medsegPlans_3d_fullres";
+  c.batch_size = 7;
+  c.patch_size = {40, 56, 40};
+  c.median_image_size_in_voxels = {36, 51, 35};
+  c.spacing = {1, 1, 1};
+  c.normalization_schemes = {"ZScoreNormalization"};
+  c.use_mask_for_norm = {false};
+  c.architecture = hippocampus_architecture();
+  medseg::Plans plans;
+  plans.dataset_name = "Dataset004_Hippocampus";
+  plans.original_median_spacing_after_transp = {1, 1, 1};
+  plans.original_median_shape_after_transp = {36, 50, 35};
+  plans.configurations[c.name] = c;
+  plans.foreground_intensity_properties_per_channel = {medseg::IntensityProperties{}};
+  return plans;
+}
+
+medseg::DatasetInfo hippocampus_dataset() {
+  return medseg::parse_dataset_json({{"channel_names", {{"0", "MRI"}}},
+                                     {"labels", {{"background", 0}, {"Anterior", 1}, {"Posterior", 2}}},
+                                     {"numTraining", 260},
+                                     {"file_ending", ".nii.gz"}},
+                                    "bench dataset.json");
+}
+
+// Multiply-adds x 2 of every convolution of one forward pass (no deep supervision heads).
+double forward_flops(const medseg::ArchitecturePlan& a, std::vector<int64_t> patch, double in, double classes) {
+  auto prod = [](const std::vector<int>& v) {
+    double p = 1;
+    for (int x : v) p *= x;
+    return p;
+  };
+  std::vector<double> voxels;
+  double flops = 0;
+  for (int s = 0; s < a.n_stages; ++s) {
+    double n = 1;
+    for (size_t axis = 0; axis < patch.size(); ++axis) n *= static_cast<double>(patch[axis] /= a.strides[s][axis]);
+    voxels.push_back(n);
+    const double k = prod(a.kernel_sizes[s]), f = a.features_per_stage[s];
+    flops += 2 * n * k * f * (in + (a.n_conv_per_stage[s] - 1) * f);
+    in = f;
+  }
+  for (int s = a.n_stages - 2; s >= 0; --s) {
+    const double below = a.features_per_stage[s + 1], f = a.features_per_stage[s];
+    flops += 2 * voxels[s + 1] * below * f * prod(a.strides[s + 1]);  // transposed conv
+    flops += 2 * voxels[s] * prod(a.kernel_sizes[s]) * f * (2 * f + (a.n_conv_per_stage_decoder[s] - 1) * f);
+  }
+  return flops + 2 * voxels[0] * a.features_per_stage[0] * classes;  // segmentation head
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;
+}
+
+medseg::Predictor make_predictor(bool mirroring, int64_t tile_batch) {
+  torch::manual_seed(0);
+  const medseg::Plans plans = hippocampus_plans();
+  std::vector<medseg::UNet> nets{medseg::make_unet(plans.configuration("3d_fullres"), 1, 3, false)};
+  medseg::PredictionOptions o;
+  o.mirroring = mirroring;
+  o.tile_batch = tile_batch;
+  o.threads = 2;
+  return medseg::Predictor(plans, "3d_fullres", hippocampus_dataset(), nets, torch::kCPU, o);
+}
+
+// The real case when the shared data is there, else a synthetic one of the same size.
+fs::path hippocampus_case(const fs::path& tmp) {
+  const fs::path real = fs::path(MEDSEG_SHARED_DIR) / "data/Dataset004_Hippocampus/imagesTr/hippocampus_001_0000.nii.gz";
+  if (fs::exists(real)) return real;
+  const fs::path file = tmp / "synthetic_0000.nii.gz";
+  torch::manual_seed(1);
+  medseg::write_image({torch::rand({36, 50, 35}) * 1000, medseg::ImageGeometry::with_spacing({1, 1, 1})}, file);
+  return file;
+}
+
+// Seconds of predict_case over `iterations` runs after one warm-up, and the forward FLOPs.
+json time_case(const fs::path& input, bool mirroring, const Args& args, int iterations) {
+  const fs::path tmp = fs::temp_directory_path() / ("medseg-predict-bench-" + std::to_string(getpid()));
+  fs::create_directories(tmp);
+  const medseg::Predictor predictor = make_predictor(mirroring, args.tile_batch);
+  const medseg::ImageHeader header = medseg::read_image_header(input);
+  std::vector<double> seconds;
+  for (int i = 0; i < iterations + 1; ++i) {
+    const auto start = Clock::now();
+    predictor.predict_case({input}, tmp / "out.nii.gz");
+    if (i > 0) seconds.push_back(seconds_since(start));
+  }
+  fs::remove_all(tmp);
+  // Tiles of the padded volume (spacing 1, so the grid is the input's).
+  const medseg::Padding pad = medseg::padding_for_patch(header.shape, {40, 56, 40});
+  const auto tiles = medseg::sliding_window_tiles(pad.padded_shape(header.shape), {40, 56, 40}, 0.5).size();
+  const double passes = static_cast<double>(tiles) * (mirroring ? 8 : 1);
+  const double gflop = passes * forward_flops(hippocampus_architecture(), {40, 56, 40}, 1, 3) / 1e9;
+  return {{"input", input.string()},
+          {"shape", header.shape},
+          {"mirroring", mirroring},
+          {"tile_batch", args.tile_batch},
+          {"tiles", tiles},
+          {"network_passes", passes},
+          {"seconds_per_case_median", median(seconds)},
+          {"seconds_per_case_min", *std::min_element(seconds.begin(), seconds.end())},
+          {"iterations", iterations},
+          {"forward_gflop", gflop},
+          {"effective_gflops_per_second", gflop / median(seconds)},
+          {"peak_rss_mb", peak_rss_mb()}};
+}
+
+json run_large(const Args& args) {
+  const fs::path tmp = fs::temp_directory_path() / ("medseg-predict-bench-large-" + std::to_string(getpid()));
+  fs::create_directories(tmp);
+  torch::manual_seed(2);
+  medseg::write_image({torch::rand({200, 256, 256}) * 1000 + 1, medseg::ImageGeometry::with_spacing({1, 1, 1})},
+                      tmp / "large_0000.nii.gz");
+  json r = time_case(tmp / "large_0000.nii.gz", false, args, 1);
+  r["volume_float32_mb"] = 200.0 * 256 * 256 * 4 / 1e6;
+  fs::remove_all(tmp);
+  return r;
+}
+
+json run_forward(const Args& args) {
+  torch::manual_seed(0);
+  medseg::UNet net = medseg::make_unet(hippocampus_plans().configuration("3d_fullres"), 1, 3, false);
+  net->eval();
+  const double flops = forward_flops(hippocampus_architecture(), {40, 56, 40}, 1, 3);
+  json out = json::object();
+  for (int64_t batch : {int64_t{1}, int64_t{8}}) {
+    const at::Tensor x = torch::randn({batch, 1, 40, 56, 40});
+    std::vector<double> seconds;
+    for (int i = 0; i < args.iterations + 1; ++i) {
+      c10::InferenceMode guard;
+      const auto start = Clock::now();
+      const at::Tensor y = net->forward(x)[0];
+      if (i > 0) seconds.push_back(seconds_since(start));
+    }
+    out["batch_" + std::to_string(batch)] = {
+        {"seconds", median(seconds)},
+        {"gflop", batch * flops / 1e9},
+        {"gflops_per_second", batch * flops / 1e9 / median(seconds)}};
+  }
+  out["peak_rss_mb"] = peak_rss_mb();
+  return out;
+}
+
+json run_child(const Args& args, const std::string& mode) {
+  const std::string command = "'" + args.self + "' --mode " + mode + " --iterations " + std::to_string(args.iterations) +
+                              " --tile-batch " + std::to_string(args.tile_batch);
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run " + command);
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+  if (pclose(pipe) != 0) throw std::runtime_error(command + " failed:\n" + output);
+  return json::parse(output);
+}
+
+Args parse(int argc, char** argv) {
+  Args args;
+  args.self = argv[0];
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--mode") args.mode = value;
+    else if (flag == "--iterations") args.iterations = std::stoi(value);
+    else if (flag == "--tile-batch") args.tile_batch = std::stoll(value);
+    else if (flag == "--json") args.json_path = value;
+    else throw std::runtime_error("unknown flag " + flag);
+  }
+  return args;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Args args = parse(argc, argv);
+    medseg::configure_runtime(2);
+    medseg::install_console_logger(medseg::Verbosity::kQuiet);
+    json result;
+    const fs::path tmp = fs::temp_directory_path();
+    if (args.mode == "mirror") result = time_case(hippocampus_case(tmp), true, args, args.iterations);
+    else if (args.mode == "plain") result = time_case(hippocampus_case(tmp), false, args, args.iterations);
+    else if (args.mode == "large") result = run_large(args);
+    else if (args.mode == "forward") result = run_forward(args);
+    else if (args.mode == "all")
+      result = {{"benchmark", "predict_bench: Hippocampus 3d_fullres network, CPU, 2 torch threads, step 0.5"},
+                {"forward", run_child(args, "forward")},
+                {"hippocampus_mirroring", run_child(args, "mirror")},
+                {"hippocampus_no_mirroring", run_child(args, "plain")},
+                {"volume_256x256x200_no_mirroring", run_child(args, "large")}};
+    else throw std::runtime_error("unknown --mode " + args.mode);
+    std::cout << result.dump(2) << std::endl;
+    if (!args.json_path.empty()) medseg::write_json(args.json_path, result);
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "predict_bench: " << e.what() << "\n";
+    return 1;
+  }
+}

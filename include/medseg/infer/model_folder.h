@@ -1,0 +1,35 @@
+// The model folder <work>/models/<configuration>/ that training writes and prediction reads:
+// plans.json, dataset.json, optional postprocessing.json and fold_<k>/checkpoint_<name>.pt.
+// Self-contained, so it can be copied to another machine and used alone.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace medseg {
+
+// -f all: the model trained on every case (folder fold_all), as in the reference.
+inline constexpr int kFoldAll = -1;
+
+// "fold_3" / "fold_all": the fold's folder name in a model folder.
+std::string fold_folder_name(int fold);
+
+std::filesystem::path fold_directory(const std::filesystem::path& model_dir, int fold);
+
+// The fold numbers k with a fold_<k> folder, ascending (fold_all not included).
+std::vector<int> available_folds(const std::filesystem::path& model_dir);
+
+// `requested` as given (each must have its folder, kFoldAll standing for fold_all: Error naming
+// the missing folder), or when empty every numbered fold, or fold_all when the model has only
+// that (Error when there is none).
+std::vector<int> resolve_folds(const std::filesystem::path& model_dir, const std::vector<int>& requested);
+
+// fold_<k>/checkpoint_<name>.pt, for name final, best or latest (Error otherwise).
+std::filesystem::path checkpoint_file(const std::filesystem::path& model_dir, int fold,
+                                      const std::string& name);
+
+// The configuration a model folder holds by default: its own name ("3d_fullres").
+std::string folder_configuration(const std::filesystem::path& model_dir);
+
+}  // namespace medseg

@@ -1,0 +1,40 @@
+// Prediction of a folder (or one file) of cases: discovery of <case>_XXXX<file_ending> channel
+// files, a deterministic split over several processes or machines (--num-parts / --part-id),
+// and one output <case><file_ending> per case, with progress per case.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <vector>
+
+#include "medseg/infer/predictor.h"
+#include "medseg/io/dataset.h"
+
+namespace medseg {
+
+// The cases of `input`: a folder (every case in it; Error listing every naming problem or an
+// empty folder) or one channel file (its case; the other channels are looked up beside it; a
+// single-channel dataset also accepts a name without the _XXXX suffix). Sorted by id.
+std::vector<CaseFiles> prediction_cases(const std::filesystem::path& input, const DatasetInfo& dataset);
+
+// Case i of the sorted list goes to part i % num_parts (Error for part_id outside [0, num_parts)).
+std::vector<CaseFiles> select_part(const std::vector<CaseFiles>& cases, int num_parts, int part_id);
+
+struct PredictFolderOptions {
+  std::filesystem::path input;               // folder or file
+  std::filesystem::path output_dir;          // created when missing
+  int num_parts = 1;
+  int part_id = 0;
+  std::filesystem::path previous_stage_dir;  // cascade: <case><file_ending> of the previous stage
+  bool skip_existing = false;                // keep outputs that already exist
+};
+
+struct PredictFolderResult {
+  size_t cases = 0;      // in this part
+  size_t predicted = 0;  // written now (cases minus skipped)
+  double seconds = 0;
+};
+
+PredictFolderResult predict_folder(const Predictor& predictor, const PredictFolderOptions& options);
+
+}  // namespace medseg

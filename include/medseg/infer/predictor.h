@@ -1,0 +1,91 @@
+// Prediction of whole cases with one or more trained networks (a fold ensemble): read the
+// channel files, preprocess exactly as for training, sliding window with Gaussian weights and
+// mirroring, logits averaged over folds, exported in the input's geometry, optional
+// postprocessing, written atomically.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "medseg/infer/logits_function.h"
+#include "medseg/infer/postprocessing.h"
+#include "medseg/infer/prediction_export.h"
+#include "medseg/io/dataset.h"
+#include "medseg/io/image.h"
+#include "medseg/io/plans.h"
+#include "medseg/nn/unet.h"
+
+namespace medseg {
+
+struct PredictionOptions {
+  double step_size = 0.5;           // sliding-window step, fraction of the patch
+  bool mirroring = true;            // test-time mirroring over every spatial axis
+  int64_t tile_batch = 1;           // tiles per network call
+  bool save_probabilities = false;  // also write <case>.npy + <case>_probabilities.json
+  bool postprocessing = true;       // apply postprocessing.json when the model folder has one
+  int threads = 0;                  // resampling threads; <= 0: all cores
+};
+
+class Predictor {
+ public:
+  // networks: one per fold, weights loaded; put in eval mode, deep supervision off, on `device`.
+  Predictor(Plans plans, std::string configuration, DatasetInfo dataset, std::vector<UNet> networks,
+            torch::Device device, PredictionOptions options);
+  // Networks as functions from a tile batch to logits (tests, other backends).
+  Predictor(Plans plans, std::string configuration, DatasetInfo dataset,
+            std::vector<LogitsFunction> networks, torch::Device device, PredictionOptions options);
+
+  // <model_dir>/plans.json, dataset.json, fold_<k>/checkpoint_<checkpoint>.pt for each fold
+  // (Error naming a missing fold); folds empty: every fold_<k> present; configuration empty:
+  // the folder's name. Each checkpoint's meta "configuration" must match. Loads
+  // postprocessing.json when present and options.postprocessing is on.
+  static Predictor from_model_folder(const std::filesystem::path& model_dir, const std::string& configuration,
+                                     const std::vector<int>& folds, const std::string& checkpoint,
+                                     torch::Device device, PredictionOptions options);
+
+  // Reads one case (a file per channel), predicts, writes the mask with the input's exact
+  // geometry (write_label_image) to output_file atomically; with save_probabilities also
+  // <stem>.npy and <stem>_probabilities.json beside it (stem: the name without the dataset's
+  // file ending).
+  void predict_case(const std::vector<std::filesystem::path>& channel_files,
+                    const std::filesystem::path& output_file) const;
+  // A cascade stage: with the previous stage's segmentation of the case (its input geometry).
+  void predict_case(const std::vector<std::filesystem::path>& channel_files, const std::filesystem::path& output_file,
+                    const std::filesystem::path& previous_stage_file) const;
+
+  // The whole path in memory: channel images -> exported prediction (postprocessed).
+  ExportedPrediction predict(const std::vector<Image>& channels, const Image* previous_stage = nullptr,
+                             const std::string& case_id = "") const;
+  // Preprocessed data (network input channels, z, y, x) -> averaged logits on the same grid.
+  at::Tensor predict_logits(const at::Tensor& data) const;
+
+  void set_postprocessing(PostprocessingPlan plan) { postprocessing_ = std::move(plan); }
+  const PostprocessingPlan& postprocessing() const { return postprocessing_; }
+  const Plans& plans() const { return plans_; }
+  const ConfigurationPlan& configuration() const { return plans_.configuration(configuration_); }
+  const DatasetInfo& dataset() const { return dataset_; }
+  const PredictionOptions& options() const { return options_; }
+  size_t num_networks() const { return networks_.size(); }
+  // True for a cascade stage (the configuration has a previous_stage).
+  bool needs_previous_stage() const;
+
+ private:
+  Plans plans_;
+  std::string configuration_;
+  DatasetInfo dataset_;
+  std::vector<LogitsFunction> networks_;
+  torch::Device device_;
+  PredictionOptions options_;
+  PostprocessingPlan postprocessing_;
+};
+
+// The files predict_case writes for `output_file`: <stem>.npy and <stem>_probabilities.json.
+std::filesystem::path probabilities_file(const std::filesystem::path& output_file, const std::string& file_ending);
+std::filesystem::path probabilities_description_file(const std::filesystem::path& output_file,
+                                                     const std::string& file_ending);
+
+}  // namespace medseg

@@ -1,0 +1,32 @@
+// Sliding-window prediction of one preprocessed case: tiles at the configured step, each
+// (optionally mirrored) through every network, weighted with the Gaussian importance map and
+// accumulated into one logit sum and one weight sum of the volume's size; the result is the
+// weighted average over tiles, mirrorings and networks (the fold ensemble).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "medseg/infer/logits_function.h"
+
+namespace medseg {
+
+struct SlidingWindowOptions {
+  std::vector<int64_t> patch_size;  // 3 axes, or 2 for a 2D configuration (slice by slice)
+  double step_size = 0.5;           // fraction of the patch between tile starts, (0, 1]
+  bool mirroring = true;            // test-time mirroring over every patch axis
+  int64_t tile_batch = 1;           // tiles per network call
+  c10::Device device = c10::kCPU;   // where the networks run; accumulators too when they fit
+};
+
+// data: (channels, z, y, x) float32 (on the CPU). Volumes smaller than the patch are padded with
+// 0 and cropped back. Returns float32 logits (outputs, z, y, x) on the CPU. Memory: the input,
+// one float32 logit sum (outputs x volume) and one weight sum (volume) for all networks
+// together. On CUDA, the accumulators fall back to the CPU when the GPU cannot hold them.
+at::Tensor predict_sliding_window(const at::Tensor& data, const std::vector<LogitsFunction>& networks,
+                                  const SlidingWindowOptions& options);
+
+}  // namespace medseg

@@ -1,0 +1,110 @@
+#include "medseg/infer/predict_folder.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "medseg/core/error.h"
+#include "medseg/core/log.h"
+
+namespace medseg {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string channel_file_name(const std::string& id, int channel, const std::string& ending) {
+  char suffix[32];
+  std::snprintf(suffix, sizeof(suffix), "_%04d", channel);
+  return id + suffix + ending;
+}
+
+CaseFiles single_file_case(const fs::path& file, const DatasetInfo& dataset) {
+  const std::string name = file.filename().string();
+  if (!fs::is_regular_file(file)) throw Error(file.string(), "input file not found");
+  if (!ends_with(name, dataset.file_ending))
+    throw Error(file.string(), "does not end in the dataset's file ending " + dataset.file_ending);
+  const auto split = split_channel_file_name(name, dataset.file_ending);
+  CaseFiles c;
+  if (!split) {
+    if (dataset.num_channels() != 1)
+      throw Error(file.string(), "not named <case>_XXXX" + dataset.file_ending + " (the model takes " +
+                                     std::to_string(dataset.num_channels()) + " channels)");
+    c.id = name.substr(0, name.size() - dataset.file_ending.size());
+    c.images = {file};
+    return c;
+  }
+  c.id = split->first;
+  for (int ch = 0; ch < dataset.num_channels(); ++ch) {
+    const fs::path f = file.parent_path() / channel_file_name(c.id, ch, dataset.file_ending);
+    if (!fs::is_regular_file(f)) throw Error(f.string(), "missing channel file of case " + c.id);
+    c.images.push_back(f);
+  }
+  return c;
+}
+
+}  // namespace
+
+std::vector<CaseFiles> prediction_cases(const fs::path& input, const DatasetInfo& dataset) {
+  if (!fs::exists(input)) throw Error(input.string(), "input not found");
+  if (!fs::is_directory(input)) return {single_file_case(input, dataset)};
+  const CaseDiscovery discovery = discover_cases(input, fs::path(), dataset);
+  if (!discovery.problems.empty()) {
+    std::string message = std::to_string(discovery.problems.size()) + " problem(s) with the input files:";
+    for (const auto& p : discovery.problems) message += "\n  " + p;
+    throw Error(input.string(), message);
+  }
+  if (discovery.cases.empty())
+    throw Error(input.string(), "no case files (<case>_0000" + dataset.file_ending + ") in the folder");
+  return discovery.cases;
+}
+
+std::vector<CaseFiles> select_part(const std::vector<CaseFiles>& cases, int num_parts, int part_id) {
+  if (num_parts < 1) throw UsageError("--num-parts", "must be at least 1, not " + std::to_string(num_parts));
+  if (part_id < 0 || part_id >= num_parts)
+    throw UsageError("--part-id", "must be in [0, " + std::to_string(num_parts - 1) + "], not " +
+                                      std::to_string(part_id));
+  std::vector<CaseFiles> part;
+  for (size_t i = 0; i < cases.size(); ++i)
+    if (static_cast<int>(i % static_cast<size_t>(num_parts)) == part_id) part.push_back(cases[i]);
+  return part;
+}
+
+PredictFolderResult predict_folder(const Predictor& predictor, const PredictFolderOptions& o) {
+  using Clock = std::chrono::steady_clock;
+  const DatasetInfo& dataset = predictor.dataset();
+  const std::vector<CaseFiles> cases = select_part(prediction_cases(o.input, dataset), o.num_parts, o.part_id);
+  if (predictor.needs_previous_stage() && o.previous_stage_dir.empty())
+    throw UsageError("medseg predict", "configuration " + predictor.configuration().name +
+                                           " is a cascade stage: give the predictions of " +
+                                           *predictor.configuration().previous_stage + " with --previous-stage");
+  fs::create_directories(o.output_dir);
+  PredictFolderResult result;
+  result.cases = cases.size();
+  const auto start = Clock::now();
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const CaseFiles& c = cases[i];
+    const fs::path output = o.output_dir / (c.id + dataset.file_ending);
+    if (o.skip_existing && fs::exists(output)) {
+      log().info("[{}/{}] {}: exists, skipped", i + 1, cases.size(), c.id);
+      continue;
+    }
+    fs::path previous;
+    if (predictor.needs_previous_stage()) {
+      previous = o.previous_stage_dir / (c.id + dataset.file_ending);
+      if (!fs::exists(previous)) throw Error(previous.string(), "previous stage prediction of case " + c.id + " not found");
+    }
+    const auto case_start = Clock::now();
+    predictor.predict_case(c.images, output, previous);
+    ++result.predicted;
+    const double seconds = std::chrono::duration<double>(Clock::now() - case_start).count();
+    log().info("[{}/{}] {} -> {} ({:.2f} s)", i + 1, cases.size(), c.id, output.string(), seconds);
+  }
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return result;
+}
+
+}  // namespace medseg

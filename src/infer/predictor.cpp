@@ -1,0 +1,224 @@
+#include "medseg/infer/predictor.h"
+
+#include <torch/torch.h>
+
+#include "medseg/core/error.h"
+#include "medseg/core/files.h"
+#include "medseg/core/log.h"
+#include "medseg/infer/model_folder.h"
+#include "medseg/infer/previous_stage.h"
+#include "medseg/infer/sliding_window.h"
+#include "medseg/nn/checkpoint.h"
+#include "medseg/preprocess/case_preprocessor.h"
+#include "medseg/preprocess/npy.h"
+
+namespace medseg {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<LogitsFunction> as_functions(std::vector<UNet> networks, torch::Device device) {
+  std::vector<LogitsFunction> out;
+  for (UNet& net : networks) out.push_back(unet_logits_function(net, device));
+  return out;
+}
+
+std::string case_id_of(const std::vector<fs::path>& files, const std::string& file_ending) {
+  if (files.empty()) return "case";
+  const std::string name = files.front().filename().string();
+  if (const auto split = split_channel_file_name(name, file_ending)) return split->first;
+  return name;
+}
+
+std::string stem_of(const fs::path& output_file, const std::string& file_ending) {
+  const std::string name = output_file.filename().string();
+  if (name.size() > file_ending.size() &&
+      name.compare(name.size() - file_ending.size(), file_ending.size(), file_ending) == 0)
+    return name.substr(0, name.size() - file_ending.size());
+  return output_file.stem().string();
+}
+
+nlohmann::json probabilities_description(const ExportedPrediction& p, const DatasetInfo& dataset,
+                                         const fs::path& output_file) {
+  nlohmann::json classes = nlohmann::json::array();
+  const auto outputs = output_classes(dataset);
+  for (size_t c = 0; c < outputs.size(); ++c)
+    classes.push_back({{"index", c}, {"name", outputs[c].name}, {"values", outputs[c].values}});
+  const nlohmann::json axes = p.probabilities.dim() == 3 ? nlohmann::json{"class", "y", "x"}
+                                                          : nlohmann::json{"class", "z", "y", "x"};
+  const ImageGeometry& g = p.segmentation.geometry;
+  return {{"format", "npy"},
+          {"dtype", "float32"},
+          {"shape", std::vector<int64_t>(p.probabilities.sizes().begin(), p.probabilities.sizes().end())},
+          {"axes", axes},
+          {"nonlinearity", dataset.has_regions ? "sigmoid" : "softmax"},
+          {"classes", classes},
+          {"spacing", g.spacing},
+          {"origin", g.origin},
+          {"direction", g.direction},
+          {"segmentation", output_file.filename().string()}};
+}
+
+std::vector<Image> read_channels(const std::vector<fs::path>& files, const DatasetInfo& dataset,
+                                 const std::string& case_id) {
+  if (static_cast<int>(files.size()) != dataset.num_channels()) {
+    std::string names;
+    for (const auto& n : dataset.channel_names) names += (names.empty() ? "" : ", ") + n;
+    throw Error("case " + case_id, "expected " + std::to_string(dataset.num_channels()) +
+                                       " channel file(s) (dataset.json channels: " + names + "), got " +
+                                       std::to_string(files.size()));
+  }
+  std::vector<Image> channels;
+  for (const auto& f : files) channels.push_back(read_image(f));
+  return channels;
+}
+
+}  // namespace
+
+fs::path probabilities_file(const fs::path& output_file, const std::string& file_ending) {
+  return output_file.parent_path() / (stem_of(output_file, file_ending) + ".npy");
+}
+
+fs::path probabilities_description_file(const fs::path& output_file, const std::string& file_ending) {
+  return output_file.parent_path() / (stem_of(output_file, file_ending) + "_probabilities.json");
+}
+
+Predictor::Predictor(Plans plans, std::string configuration, DatasetInfo dataset, std::vector<UNet> networks,
+                     torch::Device device, PredictionOptions options)
+    : Predictor(std::move(plans), std::move(configuration), std::move(dataset), as_functions(std::move(networks), device),
+                device, options) {}
+
+Predictor::Predictor(Plans plans, std::string configuration, DatasetInfo dataset, std::vector<LogitsFunction> networks,
+                     torch::Device device, PredictionOptions options)
+    : plans_(std::move(plans)),
+      configuration_(std::move(configuration)),
+      dataset_(std::move(dataset)),
+      networks_(std::move(networks)),
+      device_(device),
+      options_(options) {
+  plans_.configuration(configuration_);  // Error listing the planned ones
+  if (networks_.empty()) throw Error("predictor", "no network given (no fold to predict with)");
+  if (!(options_.step_size > 0 && options_.step_size <= 1))
+    throw UsageError("step size", "must be in (0, 1], not " + std::to_string(options_.step_size));
+  if (options_.tile_batch < 1) throw UsageError("tile batch", "must be at least 1");
+}
+
+namespace {
+
+// A model trained without mirror augmentation (trainer_settings.json: "mirroring" or
+// "augmentation" false) has not learnt mirrored anatomy: test-time mirroring would average in
+// predictions it was never trained for. As in the reference, such models are predicted unmirrored.
+bool trained_with_mirroring(const fs::path& settings_file) {
+  if (!fs::exists(settings_file)) return true;
+  const nlohmann::json s = read_json(settings_file);
+  for (const char* key : {"mirroring", "augmentation"})
+    if (s.contains(key) && s[key].is_boolean() && !s[key].get<bool>()) return false;
+  return true;
+}
+
+}  // namespace
+
+Predictor Predictor::from_model_folder(const fs::path& model_dir, const std::string& configuration,
+                                       const std::vector<int>& folds, const std::string& checkpoint,
+                                       torch::Device device, PredictionOptions options) {
+  if (!fs::is_directory(model_dir)) throw Error(model_dir.string(), "model folder not found");
+  Plans plans = read_plans(model_dir / "plans.json");
+  DatasetInfo dataset = read_dataset_json(model_dir / "dataset.json");
+  const std::string name = configuration.empty() ? folder_configuration(model_dir) : configuration;
+  if (!plans.configurations.count(name))
+    throw Error(model_dir.string(), "configuration '" + name + "' is not in its plans.json" +
+                                        (configuration.empty() ? " (the folder's name; pass -c)" : ""));
+  const ConfigurationPlan& config = plans.configuration(name);
+  if (options.mirroring && !trained_with_mirroring(model_dir / "trainer_settings.json")) {
+    log().info("{}: trained without mirror augmentation, so predicting without test-time mirroring",
+               (model_dir / "trainer_settings.json").string());
+    options.mirroring = false;
+  }
+  std::vector<UNet> networks;
+  for (int fold : resolve_folds(model_dir, folds)) {
+    const fs::path file = checkpoint_file(model_dir, fold, checkpoint);
+    if (!fs::exists(file))
+      throw Error(file.string(), "checkpoint not found (" + fold_folder_name(fold) + " has no checkpoint_" +
+                                     checkpoint + ".pt; is its training finished?)");
+    UNet net = make_unet(config, network_input_channels(config, dataset), dataset.num_outputs(),
+                         /*deep_supervision=*/false);
+    const nlohmann::json meta = load_checkpoint(file, *net);
+    if (meta.contains("configuration") && meta["configuration"] != name)
+      throw Error(file.string(), "checkpoint was trained for configuration " + meta["configuration"].dump() +
+                                     ", not '" + name + "'");
+    networks.push_back(net);
+  }
+  Predictor predictor(std::move(plans), name, std::move(dataset), std::move(networks), device, options);
+  const fs::path pp = model_dir / "postprocessing.json";
+  if (options.postprocessing && fs::exists(pp)) predictor.set_postprocessing(read_postprocessing(pp));
+  return predictor;
+}
+
+bool Predictor::needs_previous_stage() const { return configuration().previous_stage.has_value(); }
+
+at::Tensor Predictor::predict_logits(const at::Tensor& data) const {
+  const ConfigurationPlan& config = configuration();
+  const int64_t channels = network_input_channels(config, dataset_);
+  if (data.dim() != 4 || data.size(0) != channels)
+    throw Error("configuration " + configuration_, "the network takes " + std::to_string(channels) +
+                                                       " input channel(s) of shape (z, y, x)");
+  SlidingWindowOptions o;
+  o.patch_size = config.patch_size;
+  o.step_size = options_.step_size;
+  o.mirroring = options_.mirroring;
+  o.tile_batch = options_.tile_batch;
+  o.device = device_;
+  return predict_sliding_window(data, networks_, o);
+}
+
+ExportedPrediction Predictor::predict(const std::vector<Image>& channels, const Image* previous_stage,
+                                      const std::string& case_id) const {
+  const std::string where = "case " + (case_id.empty() ? std::string("?") : case_id);
+  if (static_cast<int>(channels.size()) != dataset_.num_channels())
+    throw Error(where, "expected " + std::to_string(dataset_.num_channels()) + " channel(s), got " +
+                           std::to_string(channels.size()));
+  if (needs_previous_stage() && previous_stage == nullptr)
+    throw Error(where, "configuration " + configuration_ + " is a cascade stage: it needs the segmentation of its "
+                       "previous stage " + *configuration().previous_stage);
+  if (previous_stage && !previous_stage->data.sizes().equals(channels.front().data.sizes()))
+    throw Error(where, "the previous stage's segmentation and the image differ in shape");
+  CasePreprocessOptions po;
+  po.case_id = case_id;
+  po.threads = options_.threads;
+  const Image* label = needs_previous_stage() ? previous_stage : nullptr;
+  PreprocessedCase pre = preprocess_case(channels, label, plans_, configuration(), po);
+  at::Tensor data = std::move(pre.data);
+  if (label) data = append_previous_stage(data, pre.segmentation, previous_stage_label_values(dataset_));
+  pre.segmentation = at::Tensor();
+  at::Tensor logits = predict_logits(data);
+  data = at::Tensor();
+  ExportedPrediction out =
+      export_prediction(logits, pre.properties, dataset_, {options_.save_probabilities, options_.threads});
+  logits = at::Tensor();
+  if (!postprocessing_.steps.empty())
+    out.segmentation.data = apply_postprocessing(out.segmentation.data, postprocessing_);
+  return out;
+}
+
+void Predictor::predict_case(const std::vector<fs::path>& channel_files, const fs::path& output_file) const {
+  predict_case(channel_files, output_file, fs::path());
+}
+
+void Predictor::predict_case(const std::vector<fs::path>& channel_files, const fs::path& output_file,
+                             const fs::path& previous_stage_file) const {
+  const std::string id = case_id_of(channel_files, dataset_.file_ending);
+  const std::vector<Image> channels = read_channels(channel_files, dataset_, id);
+  Image previous;
+  if (!previous_stage_file.empty()) previous = read_image(previous_stage_file);
+  const ExportedPrediction p = predict(channels, previous_stage_file.empty() ? nullptr : &previous, id);
+  if (!output_file.parent_path().empty()) fs::create_directories(output_file.parent_path());
+  if (options_.save_probabilities) {
+    write_npy(probabilities_file(output_file, dataset_.file_ending), p.probabilities);
+    write_json(probabilities_description_file(output_file, dataset_.file_ending),
+               probabilities_description(p, dataset_, output_file));
+  }
+  write_label_image(p.segmentation, output_file);
+}
+
+}  // namespace medseg

@@ -1,0 +1,94 @@
+#include "medseg/train/epoch_runner.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+
+#include "medseg/core/log.h"
+#include "medseg/train/interrupt.h"
+#include "medseg/train/learning_rate.h"
+
+namespace medseg {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The training iterations; false when interrupted (state updated to resume there).
+bool train_iterations(EpochResources& r, TrainingState& state) {
+  const auto start = Clock::now();
+  at::Tensor loss_sum;  // on the device, double: no host synchronisation per iteration
+  r.network->train();
+  bool done = true;
+  while (state.iteration < r.settings.iterations_per_epoch) {
+    if (interrupt_requested()) {
+      done = false;
+      break;
+    }
+    const Batch batch = r.train_batches->next();
+    const at::Tensor loss = train_step(r.network, *r.optimizer, *r.loss, batch, r.step).to(at::kDouble);
+    loss_sum = loss_sum.defined() ? loss_sum + loss : loss;
+    ++state.iteration;
+    if (r.on_iteration) r.on_iteration(state.epoch, state.iteration);
+  }
+  if (loss_sum.defined()) state.partial_loss_sum += loss_sum.item<double>();
+  state.partial_train_seconds += seconds_since(start);
+  state.partial_wait_seconds += r.train_batches->take_wait_seconds();
+  state.next_train_batch = r.train_batches->next_index();
+  return done;
+}
+
+// The validation iterations into `record`; false when interrupted (validation then reruns in
+// full on resume: its batches start again at state.next_val_batch).
+bool validation_iterations(EpochResources& r, const TrainingState& state, EpochRecord& record) {
+  r.network->eval();
+  r.dice.reset();
+  at::Tensor loss_sum;
+  for (int i = 0; i < r.settings.val_iterations; ++i) {
+    if (interrupt_requested()) return false;
+    const Batch batch = r.val_batches->next();
+    const at::Tensor loss = validation_step(r.network, *r.loss, batch, r.dice, r.step).to(at::kDouble);
+    loss_sum = loss_sum.defined() ? loss_sum + loss : loss;
+  }
+  record.val_loss = loss_sum.item<double>() / r.settings.val_iterations;
+  record.pseudo_dice = r.dice.per_class();
+  record.mean_pseudo_dice = mean_ignoring_nan(record.pseudo_dice);
+  record.ema_pseudo_dice = update_ema(state.ema_pseudo_dice, record.mean_pseudo_dice, r.settings.pseudo_dice_ema);
+  record.val_loader_wait_seconds = r.val_batches->take_wait_seconds();
+  return true;
+}
+
+}  // namespace
+
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+}
+
+bool run_epoch(EpochResources& r, TrainingState& state) {
+  const auto start = Clock::now();
+  const double previous_seconds = state.partial_train_seconds;  // of an interrupted earlier part
+  EpochRecord record;
+  record.epoch = state.epoch;
+  record.learning_rate =
+      poly_learning_rate(r.settings.initial_lr, state.epoch, r.settings.num_epochs, r.settings.lr_exponent);
+  set_learning_rate(*r.optimizer, record.learning_rate);
+  if (!train_iterations(r, state)) return false;
+  if (!validation_iterations(r, state, record)) return false;
+  record.train_loss = state.partial_loss_sum / r.settings.iterations_per_epoch;
+  record.train_seconds = state.partial_train_seconds;
+  record.loader_wait_seconds = state.partial_wait_seconds;
+  record.epoch_seconds = previous_seconds + seconds_since(start);
+  state.history.push_back(record);
+  state.ema_pseudo_dice = record.ema_pseudo_dice;
+  state.epoch += 1;
+  state.iteration = 0;
+  state.next_val_batch = r.val_batches->next_index();
+  state.partial_loss_sum = state.partial_train_seconds = state.partial_wait_seconds = 0;
+  return true;
+}
+
+}  // namespace medseg

@@ -1,0 +1,32 @@
+#include "medseg/train/model_folder.h"
+
+#include "medseg/core/files.h"
+#include "medseg/train/kfold_split.h"
+
+namespace medseg {
+
+fs::path model_folder(const fs::path& work_dir, const std::string& configuration) {
+  return work_dir / "models" / configuration;
+}
+
+FoldPaths fold_paths(const fs::path& model_dir, int fold) {
+  FoldPaths p;
+  p.dir = model_dir / fold_folder_name(fold);
+  p.latest = p.dir / kCheckpointLatest;
+  p.best = p.dir / kCheckpointBest;
+  p.final = p.dir / kCheckpointFinal;
+  p.training_log = p.dir / "training_log.jsonl";
+  p.progress_plot = p.dir / "progress.svg";
+  p.validation = p.dir / "validation";
+  return p;
+}
+
+void write_model_files(const fs::path& model_dir, const Plans& plans, const DatasetInfo& dataset,
+                       const TrainerSettings& settings) {
+  fs::create_directories(model_dir);
+  write_plans(plans, model_dir / "plans.json");
+  write_json(model_dir / "dataset.json", dataset.raw);
+  write_json(model_dir / "trainer_settings.json", to_json(settings));
+}
+
+}  // namespace medseg

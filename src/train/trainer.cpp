@@ -1,0 +1,262 @@
+#include "medseg/train/trainer.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <optional>
+
+#include "medseg/core/error.h"
+#include "medseg/core/files.h"
+#include "medseg/core/log.h"
+#include "medseg/data/augmentation.h"
+#include "medseg/io/dataset.h"
+#include "medseg/nn/checkpoint.h"
+#include "medseg/preprocess/case_storage.h"
+#include "medseg/preprocess/dataset_preprocessor.h"
+#include "medseg/train/epoch_runner.h"
+#include "medseg/train/final_validation.h"
+#include "medseg/train/interrupt.h"
+#include "medseg/train/kfold_split.h"
+#include "medseg/nn/device.h"
+#include "medseg/train/mixed_precision.h"
+#include "medseg/train/model_folder.h"
+#include "medseg/train/preprocessed_case_source.h"
+#include "medseg/train/progress_plot.h"
+
+namespace medseg {
+
+namespace {
+
+// Everything read from the work folder before training starts.
+struct Inputs {
+  Plans plans;
+  ConfigurationPlan config;
+  DatasetInfo dataset;
+  fs::path data_dir;
+  FoldSplit split;
+  fs::path model_dir;
+  FoldPaths paths;
+};
+
+Inputs read_inputs(const TrainOptions& o) {
+  Inputs in;
+  const fs::path plans_file = o.work_dir / "plans.json";
+  if (!fs::exists(plans_file)) throw Error(plans_file.string(), "not found; run medseg plan first");
+  in.plans = read_plans(plans_file);
+  in.config = in.plans.configuration(o.configuration);
+  if (in.config.previous_stage)
+    throw Error("medseg train", "configuration " + o.configuration + " is a cascade stage (after " +
+                                    *in.config.previous_stage +
+                                    "): training it on the previous stage's predictions is not supported yet");
+  in.dataset = read_dataset_json(o.work_dir / "dataset.json");
+  in.data_dir = o.work_dir / "preprocessed" / in.config.data_identifier;
+  const std::vector<std::string> ids = list_preprocessed_cases(in.data_dir);
+  if (ids.empty())
+    throw Error(in.data_dir.string(), "holds no preprocessed cases; run medseg preprocess " + o.work_dir.string() +
+                                          " -c " + o.configuration);
+  in.split = select_fold(o.work_dir / kSplitsFile, ids, o.fold);
+  in.model_dir = o.output_dir.empty() ? model_folder(o.work_dir, o.configuration) : o.output_dir;
+  in.paths = fold_paths(in.model_dir, o.fold);
+  return in;
+}
+
+// The checkpoint --continue resumes from: the later of latest and final.
+fs::path resume_checkpoint(const FoldPaths& paths) {
+  std::optional<fs::path> chosen;
+  int chosen_epoch = -1;
+  for (const fs::path& p : {paths.latest, paths.final}) {
+    if (!fs::exists(p)) continue;
+    const CheckpointRecord record = checkpoint_record_from_meta(read_checkpoint_meta(p), p.string());
+    if (record.state.epoch > chosen_epoch) chosen = p, chosen_epoch = record.state.epoch;
+  }
+  if (!chosen)
+    throw UsageError("--continue", "no checkpoint to continue from in " + paths.dir.string() +
+                                       " (neither " + kCheckpointLatest + " nor " + kCheckpointFinal + ")");
+  return *chosen;
+}
+
+TrainerSettings resolve_settings(const TrainOptions& o, const std::optional<CheckpointRecord>& resumed) {
+  TrainerSettings s = o.settings ? *o.settings : resumed ? resumed->settings : TrainerSettings{};
+  if (o.overrides.num_epochs) s.num_epochs = *o.overrides.num_epochs;
+  if (o.overrides.iterations_per_epoch) s.iterations_per_epoch = *o.overrides.iterations_per_epoch;
+  if (o.overrides.val_iterations) s.val_iterations = *o.overrides.val_iterations;
+  if (o.overrides.seed) s.seed = *o.overrides.seed;
+  if (resumed && s.seed != resumed->settings.seed) {
+    log().warn("continuing with the checkpoint's seed {} (not {}): the batch sequence must not change",
+               resumed->settings.seed, s.seed);
+    s.seed = resumed->settings.seed;
+  }
+  validate_trainer_settings(s, "trainer settings");
+  return s;
+}
+
+void check_resumed_run(const CheckpointRecord& r, const TrainOptions& o, const fs::path& file) {
+  if (r.run.configuration != o.configuration || r.run.fold != o.fold)
+    throw Error(file.string(), "belongs to configuration " + r.run.configuration + " " + fold_folder_name(r.run.fold) +
+                                   ", not " + o.configuration + " " + fold_folder_name(o.fold));
+}
+
+SegmentationLoss make_loss(const Inputs& in, const TrainerSettings& s) {
+  SegmentationLossOptions options;
+  options.terms.batch_dice = in.config.batch_dice;
+  options.terms.ignore_label = in.dataset.ignore_label;
+  options.terms.weight_ce = s.loss_weight_ce;
+  options.terms.weight_dice = s.loss_weight_dice;
+  options.region_based = in.dataset.has_regions;
+  const std::size_t outputs = s.deep_supervision ? static_cast<std::size_t>(in.config.architecture.n_stages - 1) : 1;
+  return SegmentationLoss(options, outputs);
+}
+
+std::vector<std::vector<int>> region_values(const DatasetInfo& dataset) {
+  std::vector<std::vector<int>> regions;
+  if (!dataset.has_regions) return regions;
+  for (const auto& r : dataset.foreground()) regions.push_back(r.values);
+  return regions;
+}
+
+// Saved from CPU tensors, so a model trained on a GPU loads anywhere.
+void save(const fs::path& path, UNet& network, torch::optim::Optimizer& optimizer, const TrainingState& state,
+          const RunIdentity& run, const TrainerSettings& settings, const Plans& plans, c10::Device device) {
+  if (!device.is_cpu()) network->to(torch::kCPU);
+  try {
+    save_checkpoint(path, *network, &optimizer, checkpoint_meta(state, run, settings, plans));
+  } catch (...) {
+    if (!device.is_cpu()) network->to(device);
+    throw;
+  }
+  if (!device.is_cpu()) network->to(device);
+}
+
+int resumed_epoch(const std::optional<CheckpointRecord>& resumed) { return resumed ? resumed->state.epoch : -1; }
+
+void write_progress(const FoldPaths& paths, const TrainingState& state) {
+  write_training_log(paths.training_log, state.history);
+  write_progress_plot(paths.progress_plot, state.history);
+}
+
+}  // namespace
+
+TrainResult train_fold(const TrainOptions& o) {
+  if (o.continue_training && !o.pretrained.empty())
+    throw UsageError("--pretrained", "cannot be combined with --continue (the checkpoint has the weights)");
+  const Inputs in = read_inputs(o);
+  fs::path dataset_dir;
+  if (o.final_validation) {
+    if (o.dataset_dir.empty() && !fs::exists(o.work_dir / kDatasetPathFile))
+      throw UsageError("medseg train", "the final validation needs the raw dataset: pass --dataset <dataset_dir> "
+                                       "(or --no-final-validation), or run medseg plan, which records it in " +
+                                           (o.work_dir / kDatasetPathFile).string());
+    dataset_dir = resolve_dataset_dir(o.work_dir, o.dataset_dir);
+  }
+  std::optional<CheckpointRecord> resumed;
+  fs::path resume_file;
+  if (o.continue_training) {
+    resume_file = resume_checkpoint(in.paths);
+    resumed = checkpoint_record_from_meta(read_checkpoint_meta(resume_file), resume_file.string());
+    check_resumed_run(*resumed, o, resume_file);
+  } else if (fs::exists(in.paths.latest) || fs::exists(in.paths.final)) {
+    throw UsageError(in.paths.dir.string(), "already holds checkpoints of a training run: pass --continue to resume "
+                                            "it, or remove the folder to start over");
+  }
+  const TrainerSettings settings = resolve_settings(o, resumed);
+  const c10::Device device = parse_device(o.device);
+  configure_device_math(device, settings.mixed_precision);
+  const RunIdentity run{o.configuration, o.fold, settings.seed};
+
+  torch::manual_seed(settings.seed);
+  UNet network = make_unet(in.config, in.dataset.num_channels(), in.dataset.num_outputs(), settings.deep_supervision);
+  network->to(device);
+  torch::optim::SGD optimizer(network->parameters(), torch::optim::SGDOptions(settings.initial_lr)
+                                                         .momentum(settings.momentum)
+                                                         .nesterov(settings.nesterov)
+                                                         .weight_decay(settings.weight_decay));
+  TrainingState state;
+  if (resumed) {
+    load_checkpoint(resume_file, *network, &optimizer);
+    state = resumed->state;
+    log().info("continuing {} from {} (epoch {}, iteration {})", in.paths.dir.string(), resume_file.string(),
+               state.epoch, state.iteration);
+  } else if (!o.pretrained.empty()) {
+    load_checkpoint(o.pretrained, *network);
+    log().info("initial weights from {}", o.pretrained.string());
+  }
+  fs::create_directories(in.paths.dir);
+  write_model_files(in.model_dir, in.plans, in.dataset, settings);
+
+  const AugmentationSettings augmentation{settings.augmentation, settings.mirroring};
+  BatchOptions train_options =
+      training_batch_options(in.config, augmentation, settings.deep_supervision, in.dataset.ignore_label);
+  train_options.sampler.oversample_foreground = settings.oversample_foreground;
+  BatchOptions val_options = validation_batch_options(in.config, settings.deep_supervision, in.dataset.ignore_label);
+  val_options.sampler.oversample_foreground = settings.oversample_foreground;
+  auto train_source = std::make_shared<PreprocessedCaseSource>(in.data_dir, in.split.train, in.dataset);
+  auto val_source = std::make_shared<PreprocessedCaseSource>(in.data_dir, in.split.val, in.dataset);
+  const SegmentationLoss loss = make_loss(in, settings);
+
+  std::string patch;
+  for (const int64_t edge : in.config.patch_size) patch += (patch.empty() ? "" : "x") + std::to_string(edge);
+  log().info("training {} {} on {}: {} training and {} validation cases, {} epochs x {} iterations, batch {} of {}",
+             o.configuration, fold_folder_name(o.fold), device.str(), in.split.train.size(), in.split.val.size(),
+             settings.num_epochs, settings.iterations_per_epoch, in.config.batch_size, patch);
+  if (state.epoch < settings.num_epochs) {
+    // Only the training loop stops cleanly on SIGINT / SIGTERM; in the final validation they
+    // end the process as usual (its outputs are written atomically).
+    InterruptHandlers interrupt_handlers;
+    BatchStream train_batches(train_source, train_options, train_batch_seed(settings.seed), state.next_train_batch,
+                              device, settings.loader_workers);
+    BatchStream val_batches(val_source, val_options, val_batch_seed(settings.seed), state.next_val_batch, device,
+                            settings.loader_workers);
+    EpochResources resources{network, &optimizer, &loss, &train_batches, &val_batches,
+                             StepOptions{uses_autocast(device, settings.mixed_precision), settings.grad_clip_norm,
+                                         region_values(in.dataset), in.dataset.ignore_label},
+                             settings, PseudoDice(region_values(in.dataset), in.dataset.ignore_label),
+                             o.on_iteration};
+    while (state.epoch < settings.num_epochs) {
+      if (!run_epoch(resources, state)) {
+        save(in.paths.latest, network, optimizer, state, run, settings, in.plans, device);
+        throw Error("medseg train", "interrupted in epoch " + std::to_string(state.epoch + 1) + "/" +
+                                        std::to_string(settings.num_epochs) + " after iteration " +
+                                        std::to_string(state.iteration) + "; saved " + in.paths.latest.string() +
+                                        " (resume with --continue)");
+      }
+      const EpochRecord& record = state.history.back();
+      log().info("{}", epoch_summary_line(record, settings.num_epochs));
+      write_progress(in.paths, state);
+      if (std::isfinite(record.ema_pseudo_dice) && !(record.ema_pseudo_dice <= state.best_ema)) {
+        state.best_ema = record.ema_pseudo_dice;
+        save(in.paths.best, network, optimizer, state, run, settings, in.plans, device);
+        log().info("new best pseudo-Dice EMA {:.4f}: saved {}", state.best_ema, in.paths.best.string());
+      }
+      if (state.epoch % settings.checkpoint_every == 0 && state.epoch < settings.num_epochs)
+        save(in.paths.latest, network, optimizer, state, run, settings, in.plans, device);
+    }
+  }
+  // Also when --continue asks for no more epochs than are done: the run ends here.
+  if (!fs::exists(in.paths.final) || state.epoch > resumed_epoch(resumed)) {
+    save(in.paths.final, network, optimizer, state, run, settings, in.plans, device);
+    std::error_code ignored;
+    fs::remove(in.paths.latest, ignored);  // final supersedes it, as in the reference
+  }
+  write_progress(in.paths, state);
+
+  TrainResult result{in.paths.dir, state.epoch, state.ema_pseudo_dice, state.best_ema, std::nullopt};
+  if (o.final_validation) {
+    FinalValidationOptions v;
+    v.dataset_dir = dataset_dir;
+    v.reference_dir = o.work_dir / "gt_segmentations";
+    v.output_dir = in.paths.validation;
+    v.case_ids = in.split.val;
+    v.step_size = settings.validation_step_size;
+    v.mirroring = settings.augmentation && settings.mirroring;
+    v.save_probabilities = o.save_probabilities;
+    v.threads = o.threads;
+    const EvaluationSummary summary = run_final_validation(in.plans, o.configuration, in.dataset, network, device, v);
+    const auto it = summary.foreground_mean.find("Dice");
+    if (it != summary.foreground_mean.end()) result.validation_dice = it->second;
+    log().info("final validation: mean foreground Dice {:.4f} over {} cases ({})", result.validation_dice.value_or(NAN),
+               summary.cases.size(), summary.summary_file.string());
+  }
+  return result;
+}
+
+}  // namespace medseg

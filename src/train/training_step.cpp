@@ -1,0 +1,57 @@
+#include "medseg/train/training_step.h"
+
+#include <torch/torch.h>
+
+#include "medseg/core/error.h"
+#include "medseg/loss/regions.h"
+#include "medseg/train/mixed_precision.h"
+
+namespace medseg {
+
+std::vector<at::Tensor> loss_targets(const Batch& batch, const StepOptions& options) {
+  if (!batch.finished()) throw Error("training step", "batch " + std::to_string(batch.index) + " is not finished");
+  if (options.regions.empty()) return batch.targets;
+  std::vector<at::Tensor> targets;
+  for (const at::Tensor& t : batch.targets) targets.push_back(labels_to_regions(t, options.regions, options.ignore_label));
+  return targets;
+}
+
+void clip_gradient_norm(const std::vector<at::Tensor>& parameters, double max_norm) {
+  std::vector<at::Tensor> grads;
+  for (const auto& p : parameters)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  if (grads.empty() || max_norm <= 0) return;
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> norms;
+  for (const auto& g : grads) norms.push_back(g.norm(2).to(at::kFloat));
+  const at::Tensor total = at::stack(norms).norm(2);
+  const at::Tensor factor = at::clamp_max(max_norm / (total + 1e-6), 1.0);
+  for (auto& g : grads) g.mul_(factor.to(g.scalar_type()));
+}
+
+at::Tensor train_step(UNet& network, torch::optim::Optimizer& optimizer, const SegmentationLoss& loss,
+                      const Batch& batch, const StepOptions& options) {
+  const std::vector<at::Tensor> targets = loss_targets(batch, options);
+  optimizer.zero_grad();
+  at::Tensor value;
+  {
+    AutocastScope autocast(options.autocast);
+    value = loss(network->forward(batch.data), targets);
+  }
+  value.backward();
+  clip_gradient_norm(network->parameters(), options.grad_clip_norm);
+  optimizer.step();
+  return value.detach();
+}
+
+at::Tensor validation_step(UNet& network, const SegmentationLoss& loss, const Batch& batch, PseudoDice& dice,
+                           const StepOptions& options) {
+  torch::NoGradGuard no_grad;
+  const std::vector<at::Tensor> targets = loss_targets(batch, options);
+  AutocastScope autocast(options.autocast);
+  const std::vector<at::Tensor> outputs = network->forward(batch.data);
+  dice.add(outputs.front(), batch.targets.front());
+  return loss(outputs, targets).detach();
+}
+
+}  // namespace medseg

@@ -1,0 +1,76 @@
+# medseg predict and postprocess on a tiny trained model: predictions keep each input's exact
+# geometry, --num-parts splits the cases once, --save-probabilities writes sums-to-one
+# probabilities, postprocess determine writes postprocessing.json; bad input exits non-zero
+# with the file and the problem named and leaves no output behind.
+source "$(dirname "$0")/common.sh"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+"$medseg" --quiet synth "$tmp/ds" --cases 6 --test-cases 3 --shape 12 16 16
+"$medseg" --quiet plan "$tmp/ds" -o "$tmp/work" > /dev/null
+"$medseg" --quiet preprocess "$tmp/work" -c 3d_fullres
+echo '{"num_epochs": 1, "iterations_per_epoch": 2, "val_iterations": 1}' > "$tmp/short.json"
+"$medseg" --quiet --threads 2 train "$tmp/work" -c 3d_fullres -f 0 --trainer-config "$tmp/short.json"
+model="$tmp/work/models/3d_fullres"
+
+# Whole folder, with probabilities.
+out=$("$medseg" --threads 2 predict -i "$tmp/ds/imagesTs" -o "$tmp/pred" -m "$model" -f 0 --save-probabilities 2>&1)
+grep -q "3 case(s) predicted" <<<"$out" || fail "no summary line: $out"
+for i in "$tmp"/ds/imagesTs/*_0000.nii.gz; do
+  case_id=$(basename "$i" _0000.nii.gz)
+  [ -s "$tmp/pred/$case_id.nii.gz" ] || fail "no prediction for $case_id"
+  [ -s "$tmp/pred/$case_id.npy" ] || fail "no probabilities for $case_id"
+  [ -s "$tmp/pred/${case_id}_probabilities.json" ] || fail "no probabilities json for $case_id"
+done
+ls "$tmp/pred" | grep -q '\.tmp' && fail "temporary files left in $tmp/pred"
+# evaluate refuses a prediction whose geometry differs from its reference: this passing means
+# spacing, origin, direction and shape are the inputs'.
+"$medseg" --quiet evaluate -r "$tmp/ds/labelsTs" -p "$tmp/pred" -l 1,2 > /dev/null
+python3 - "$tmp/pred" <<'PY'
+import glob, json, struct, sys
+# .npy header -> shape; float32 probabilities of 3 outputs that sum to one per voxel.
+for path in glob.glob(sys.argv[1] + "/*.npy"):
+    data = open(path, "rb").read()
+    assert data[:6] == b"\x93NUMPY", path
+    hlen = struct.unpack("<H", data[8:10])[0]
+    header = data[10:10 + hlen].decode()
+    assert "'<f4'" in header, header
+    shape = tuple(int(v) for v in header.split("(")[1].split(")")[0].split(",") if v.strip())
+    assert shape[0] == 3, shape
+    n = 1
+    for s in shape[1:]: n *= s
+    values = struct.unpack("<%df" % (3 * n), data[10 + hlen:10 + hlen + 12 * n])
+    for v in range(0, n, 97):
+        total = values[v] + values[n + v] + values[2 * n + v]
+        assert abs(total - 1) < 1e-4, (path, v, total)
+PY
+
+# Parts: each case exactly once over the parts.
+for k in 0 1; do
+  "$medseg" --quiet predict -i "$tmp/ds/imagesTs" -o "$tmp/parts" -m "$model" -f 0 --no-mirroring \
+    --num-parts 2 --part-id "$k"
+done
+[ "$(ls "$tmp/parts"/*.nii.gz | wc -l)" -eq 3 ] || fail "parts did not cover the 3 cases"
+
+# One file as input.
+first=$(ls "$tmp"/ds/imagesTs/*_0000.nii.gz | head -1)
+"$medseg" --quiet predict -i "$first" -o "$tmp/single" -m "$model" -f 0 --no-mirroring
+[ "$(ls "$tmp/single" | wc -l)" -eq 1 ] || fail "one input file must give one output"
+
+# Postprocessing from fold 0's validation predictions; predict then applies it.
+"$medseg" --quiet postprocess determine -m "$model" -f 0
+[ -s "$model/postprocessing.json" ] || fail "postprocessing.json not written"
+out=$("$medseg" predict -i "$first" -o "$tmp/pp" -m "$model" -f 0 --no-mirroring 2>&1)
+grep -q "postprocessing.json" <<<"$out" || fail "predict did not apply postprocessing.json: $out"
+
+# Bad input.
+expect_fail 1 "fold_3" "$medseg" predict -i "$tmp/ds/imagesTs" -o "$tmp/bad1" -m "$model" -f 3
+mkdir -p "$tmp/twochan"
+cp "$first" "$tmp/twochan/x_0000.nii.gz"
+cp "$first" "$tmp/twochan/x_0001.nii.gz"
+expect_fail 1 "x_0001" "$medseg" predict -i "$tmp/twochan" -o "$tmp/bad2" -m "$model" -f 0
+mkdir -p "$tmp/corrupt"
+head -c 300 "$first" > "$tmp/corrupt/y_0000.nii.gz"
+expect_fail 1 "y_0000.nii.gz" "$medseg" predict -i "$tmp/corrupt" -o "$tmp/bad3" -m "$model" -f 0
+[ ! -e "$tmp/bad3/y.nii.gz" ] || fail "a corrupt input left an output behind"
+expect_fail 2 "part-id" "$medseg" predict -i "$tmp/ds/imagesTs" -o "$tmp/bad4" -m "$model" --num-parts 2 --part-id 2
+echo "predict_cli: ok"

@@ -1,0 +1,175 @@
+// Predictors loaded from a model folder of real (tiny, randomly initialised) U-Net checkpoints.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <functional>
+
+#include "infer_fixtures.h"
+#include "medseg/core/error.h"
+#include "medseg/core/files.h"
+#include "medseg/infer/model_folder.h"
+#include "medseg/infer/predictor.h"
+#include "medseg/nn/checkpoint.h"
+#include "medseg/preprocess/case_preprocessor.h"
+#include "support/temp_dir.h"
+
+namespace medseg {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class ModelFolder : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    torch::manual_seed(7);
+    model_ = dir_ / "models" / "3d_fullres";
+    plans_ = testing::infer_plans("3d_fullres", {3, 1, 1}, {8, 8, 8}, {1, 0, 2});
+    fs::create_directories(model_);
+    write_plans(plans_, model_ / "plans.json");
+    write_json(model_ / "dataset.json", testing::three_class_dataset().raw);
+    for (int fold : {0, 1}) save_fold(fold, "3d_fullres", "final");
+  }
+
+  void save_fold(int fold, const std::string& configuration, const std::string& name) {
+    UNet net = make_unet(plans_.configuration("3d_fullres"), 1, 3, false);
+    fs::create_directories(fold_directory(model_, fold));
+    save_checkpoint(checkpoint_file(model_, fold, name), *net, nullptr, {{"configuration", configuration}});
+  }
+
+  std::string error_of(const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  }
+
+  Predictor load(const std::vector<int>& folds, const std::string& checkpoint = "final",
+                 PredictionOptions options = {}) {
+    return Predictor::from_model_folder(model_, "", folds, checkpoint, torch::kCPU, options);
+  }
+
+  testing::TempDir dir_;
+  fs::path model_;
+  Plans plans_;
+};
+
+TEST_F(ModelFolder, FoldsAreFoundAndResolved) {
+  EXPECT_THAT(available_folds(model_), ElementsAre(0, 1));
+  EXPECT_THAT(resolve_folds(model_, {}), ElementsAre(0, 1));
+  EXPECT_THAT(resolve_folds(model_, {1}), ElementsAre(1));
+  EXPECT_EQ(folder_configuration(model_ / ""), "3d_fullres");
+  EXPECT_EQ(checkpoint_file(model_, 1, "best"), model_ / "fold_1" / "checkpoint_best.pt");
+  EXPECT_THROW(checkpoint_file(model_, 1, "newest"), UsageError);
+}
+
+TEST_F(ModelFolder, FoldAllIsTheModelTrainedOnEveryCase) {
+  EXPECT_THAT(error_of([&] { resolve_folds(model_, {kFoldAll}); }),
+              HasSubstr("fold all not found (no folder fold_all)"));
+  save_fold(kFoldAll, "3d_fullres", "final");
+  EXPECT_EQ(fold_directory(model_, kFoldAll), model_ / "fold_all");
+  EXPECT_THAT(resolve_folds(model_, {kFoldAll}), ElementsAre(kFoldAll));
+  EXPECT_THAT(resolve_folds(model_, {}), ElementsAre(0, 1)) << "numbered folds first, as the reference";
+  EXPECT_EQ(load({kFoldAll}).num_networks(), 1u);
+  fs::remove_all(model_ / "fold_0");
+  fs::remove_all(model_ / "fold_1");
+  EXPECT_THAT(resolve_folds(model_, {}), ElementsAre(kFoldAll)) << "a model with only fold_all uses it";
+  fs::remove_all(model_ / "fold_all");
+  EXPECT_THAT(error_of([&] { resolve_folds(model_, {}); }), HasSubstr("has no fold_<k> or fold_all folder"));
+}
+
+TEST_F(ModelFolder, AModelTrainedWithoutMirroringIsPredictedWithoutIt) {
+  const at::Tensor data = torch::randn({1, 8, 8, 8});
+  PredictionOptions plain;
+  plain.mirroring = false;
+  const at::Tensor unmirrored = load({0}, "final", plain).predict_logits(data);
+  EXPECT_FALSE(torch::allclose(load({0}).predict_logits(data), unmirrored, 1e-4, 1e-5));
+  write_json(model_ / "trainer_settings.json", {{"mirroring", false}});
+  EXPECT_TRUE(torch::allclose(load({0}).predict_logits(data), unmirrored, 1e-4, 1e-5));
+  write_json(model_ / "trainer_settings.json", {{"mirroring", true}, {"augmentation", false}});
+  EXPECT_TRUE(torch::allclose(load({0}).predict_logits(data), unmirrored, 1e-4, 1e-5));
+}
+
+TEST_F(ModelFolder, PredictsACaseWithTheInputGeometry) {
+  const Predictor p = load({});
+  EXPECT_EQ(p.num_networks(), 2u);
+  fs::create_directories(dir_ / "in");
+  write_image(testing::bordered_image(), dir_ / "in" / "case_0000.nii.gz");
+  p.predict_case({dir_ / "in" / "case_0000.nii.gz"}, dir_ / "out" / "case.nii.gz");
+  const Image in = read_image(dir_ / "in" / "case_0000.nii.gz");
+  const Image out = read_image(dir_ / "out" / "case.nii.gz");
+  EXPECT_EQ(out.data.sizes(), in.data.sizes());
+  EXPECT_TRUE(out.geometry.matches(in.geometry, 1e-9, 1e-9, 1e-9));
+  EXPECT_LE(out.data.max().item<int>(), 2);
+  EXPECT_GE(out.data.min().item<int>(), 0);
+  // Outside the crop box everything is background whatever the network says.
+  EXPECT_EQ(out.data.select(2, 8).sum().item<int64_t>(), 0);
+}
+
+TEST_F(ModelFolder, TheEnsembleAveragesTheFoldsLogits) {
+  const at::Tensor data = torch::randn({1, 11, 8, 9});
+  const at::Tensor both = load({0, 1}).predict_logits(data);
+  const at::Tensor first = load({0}).predict_logits(data);
+  const at::Tensor second = load({1}).predict_logits(data);
+  ASSERT_EQ(both.sizes(), (std::vector<int64_t>{3, 11, 8, 9}));
+  EXPECT_TRUE(torch::allclose(both, (first + second) / 2, 1e-4, 1e-5));
+  EXPECT_FALSE(torch::allclose(first, second, 1e-3, 1e-3));
+}
+
+TEST_F(ModelFolder, MirroringAveragesTheUNetsMirroredPredictions) {
+  const at::Tensor data = torch::randn({1, 8, 8, 8});  // one tile: no Gaussian blending
+  PredictionOptions plain;
+  plain.mirroring = false;
+  const at::Tensor mirrored = load({0}).predict_logits(data);
+  const at::Tensor unmirrored = load({0}, "final", plain).predict_logits(data);
+  UNet net = make_unet(plans_.configuration("3d_fullres"), 1, 3, false);
+  load_checkpoint(checkpoint_file(model_, 0, "final"), *net);
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = data.unsqueeze(0);
+  at::Tensor sum = torch::zeros({1, 3, 8, 8, 8});
+  for (int m = 0; m < 8; ++m) {
+    std::vector<int64_t> axes;
+    for (int a = 0; a < 3; ++a)
+      if (m & (1 << a)) axes.push_back(a + 2);
+    sum += axes.empty() ? net->forward(x)[0] : torch::flip(net->forward(torch::flip(x, axes))[0], axes);
+  }
+  EXPECT_TRUE(torch::allclose(mirrored, sum[0] / 8, 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(unmirrored, net->forward(x)[0][0], 1e-4, 1e-5));
+}
+
+TEST_F(ModelFolder, MissingFoldCheckpointOrConfigurationIsNamed) {
+  EXPECT_THAT(error_of([&] { load({0, 3}); }), HasSubstr("fold 3 not found (no folder fold_3)"));
+  EXPECT_THAT(error_of([&] { load({0}, "best"); }),
+              HasSubstr("checkpoint_best.pt: checkpoint not found (fold_0 has no checkpoint_best.pt"));
+  save_fold(2, "2d", "final");
+  EXPECT_THAT(error_of([&] { load({2}); }),
+              HasSubstr("checkpoint was trained for configuration \"2d\", not '3d_fullres'"));
+  fs::rename(model_, dir_ / "models" / "mymodel");
+  EXPECT_THAT(error_of([&] {
+                Predictor::from_model_folder(dir_ / "models" / "mymodel", "", {0}, "final", torch::kCPU, {});
+              }),
+              HasSubstr("configuration 'mymodel' is not in its plans.json (the folder's name; pass -c)"));
+  EXPECT_EQ(Predictor::from_model_folder(dir_ / "models" / "mymodel", "3d_fullres", {0}, "final", torch::kCPU, {})
+                .num_networks(),
+            1u);
+  EXPECT_THAT(error_of([&] { Predictor::from_model_folder(dir_ / "nothing", "", {}, "final", torch::kCPU, {}); }),
+              HasSubstr("nothing: model folder not found"));
+}
+
+TEST_F(ModelFolder, PostprocessingJsonIsLoadedUnlessDisabled) {
+  PostprocessingPlan plan;
+  plan.steps = {{{1, 2}}};
+  write_postprocessing(plan, model_ / "postprocessing.json");
+  EXPECT_EQ(load({0}).postprocessing().steps.size(), 1u);
+  PredictionOptions off;
+  off.postprocessing = false;
+  EXPECT_TRUE(load({0}, "final", off).postprocessing().steps.empty());
+}
+
+}  // namespace
+}  // namespace medseg

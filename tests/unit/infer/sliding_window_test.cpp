@@ -1,0 +1,122 @@
+#include "medseg/infer/sliding_window.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "infer_fixtures.h"
+#include "medseg/core/error.h"
+
+namespace medseg {
+namespace {
+
+using ::testing::HasSubstr;
+
+SlidingWindowOptions window(std::vector<int64_t> patch, bool mirroring = true, int64_t batch = 1) {
+  SlidingWindowOptions o;
+  o.patch_size = std::move(patch);
+  o.mirroring = mirroring;
+  o.tile_batch = batch;
+  return o;
+}
+
+// Logits (batch, 2, spatial...) = (x, 2x) of channel 0.
+at::Tensor per_voxel(const at::Tensor& x) {
+  const at::Tensor c = x.narrow(1, 0, 1);
+  return torch::cat({c, 2 * c}, 1);
+}
+
+TEST(SlidingWindow, PerVoxelFunctionComesBackExactlyThroughTilesPaddingAndMirroring) {
+  // (z, y, x) = (13, 5, 9) with patch (8, 8, 8): tiles along z and x, padding along y.
+  const at::Tensor data = torch::rand({1, 13, 5, 9});
+  const at::Tensor logits = predict_sliding_window(data, {per_voxel}, window({8, 8, 8}));
+  ASSERT_EQ(logits.sizes(), (std::vector<int64_t>{2, 13, 5, 9}));
+  EXPECT_TRUE(torch::allclose(logits[0], data[0], 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(logits[1], 2 * data[0], 1e-6, 1e-6));
+}
+
+TEST(SlidingWindow, FoldsAreAveraged) {
+  const at::Tensor data = torch::rand({1, 9, 9, 9});
+  const LogitsFunction doubled = [](const at::Tensor& x) { return 3 * per_voxel(x); };
+  const at::Tensor logits = predict_sliding_window(data, {per_voxel, doubled}, window({8, 8, 8}, false));
+  EXPECT_TRUE(torch::allclose(logits[0], 2 * data[0], 1e-5, 1e-6));  // (1 + 3) / 2
+}
+
+TEST(SlidingWindow, OverlapsAreWeightedWithTheGaussian) {
+  // Volume 6 and patch 4 along x at step 0.5: tiles at 0 and 2. The first tile predicts 1, the
+  // second 3. Gaussian along x (sigma 0.5, centre 2): exp(-8), exp(-2), 1, exp(-2); axes of
+  // size 1 weigh 1.
+  int calls = 0;
+  const LogitsFunction tile_number = [&](const at::Tensor& x) {
+    ++calls;
+    return torch::full({x.size(0), 1, 1, 1, 4}, calls == 1 ? 1.0f : 3.0f);
+  };
+  const at::Tensor logits = predict_sliding_window(torch::zeros({1, 1, 1, 6}), {tile_number},
+                                                   window({1, 1, 4}, false));
+  ASSERT_EQ(calls, 2);
+  const double e8 = std::exp(-8.0);
+  const std::vector<double> expected{1, 1, (1 + 3 * e8) / (1 + e8), 2, 3, 3};
+  for (int64_t i = 0; i < 6; ++i) EXPECT_NEAR(logits[0][0][0][i].item<float>(), expected[i], 1e-6) << i;
+}
+
+TEST(SlidingWindow, MirroringAveragesAPositionDependentModel) {
+  // Logits = the tile's x index; one tile covers the volume. Mirrored over x the average is 3.5.
+  const LogitsFunction ramp = [](const at::Tensor& x) {
+    return torch::arange(x.size(4), torch::kFloat).expand({x.size(0), 1, x.size(2), x.size(3), x.size(4)}).clone();
+  };
+  const at::Tensor data = torch::zeros({1, 8, 8, 8});
+  EXPECT_TRUE(torch::allclose(predict_sliding_window(data, {ramp}, window({8, 8, 8}, true)),
+                              torch::full({1, 8, 8, 8}, 3.5f)));
+  EXPECT_TRUE(torch::allclose(predict_sliding_window(data, {ramp}, window({8, 8, 8}, false))[0][3][2],
+                              torch::arange(8, torch::kFloat)));
+}
+
+TEST(SlidingWindow, TwoDimensionalPatchesRunSliceBySlice) {
+  std::vector<int64_t> seen_dims;
+  const LogitsFunction net2d = [&](const at::Tensor& x) {
+    seen_dims.push_back(x.dim());
+    return per_voxel(x);
+  };
+  const at::Tensor data = torch::rand({1, 3, 10, 7});
+  const at::Tensor logits = predict_sliding_window(data, {net2d}, window({8, 8}, true, 4));
+  ASSERT_EQ(logits.sizes(), (std::vector<int64_t>{2, 3, 10, 7}));
+  EXPECT_TRUE(torch::allclose(logits[1], 2 * data[0], 1e-6, 1e-6));
+  // 3 slices x 2 y-steps = 6 tiles in batches of 4 (2 calls), 4 mirrorings each.
+  EXPECT_EQ(seen_dims.size(), 2u * 4u);
+  for (int64_t d : seen_dims) EXPECT_EQ(d, 4);
+}
+
+TEST(SlidingWindow, TileBatchDoesNotChangeTheResult) {
+  int calls = 0;
+  const LogitsFunction smooth = [&](const at::Tensor& x) {
+    ++calls;
+    return torch::avg_pool3d(x, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});
+  };
+  const at::Tensor data = torch::rand({1, 12, 12, 12});
+  const at::Tensor one = predict_sliding_window(data, {smooth}, window({8, 8, 8}, false, 1));
+  EXPECT_EQ(calls, 8);  // 2 x 2 x 2 tiles
+  calls = 0;
+  const at::Tensor three = predict_sliding_window(data, {smooth}, window({8, 8, 8}, false, 3));
+  EXPECT_EQ(calls, 3);
+  EXPECT_TRUE(torch::allclose(one, three, 1e-6, 1e-6));
+}
+
+TEST(SlidingWindow, RejectsBadInput) {
+  try {
+    predict_sliding_window(torch::zeros({9, 9, 9}), {per_voxel}, window({8, 8, 8}));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("(channels, z, y, x)"));
+  }
+  try {
+    predict_sliding_window(torch::zeros({1, 9, 9, 9}), {}, window({8, 8, 8}));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("no network"));
+  }
+}
+
+}  // namespace
+}  // namespace medseg
