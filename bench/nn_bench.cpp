@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_child.h"
 #include "medseg/core/files.h"
 #include "medseg/io/runtime.h"
 #include "medseg/loss/deep_supervision.h"
@@ -211,13 +212,7 @@ json run_child(const Args& args, const std::string& mode) {
   const std::string command = "'" + args.self + "' --mode " + mode + " --iterations " +
                               std::to_string(args.iterations) + " --warmup " +
                               std::to_string(args.warmup) + " --batch " + std::to_string(args.batch);
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) throw std::runtime_error("cannot run " + command);
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
-  if (pclose(pipe) != 0) throw std::runtime_error(command + " failed:\n" + output);
-  return json::parse(output);
+  return medseg::bench::run_child_json(command);
 }
 
 Args parse(int argc, char** argv) {
@@ -229,6 +224,8 @@ Args parse(int argc, char** argv) {
       args.iterations = std::stoi(value);
     else if (flag == "--warmup")
       args.warmup = std::stoi(value);
+    else if (flag == "--batch")
+      args.batch = std::stoi(value);
     else if (flag == "--mode")
       args.mode = value;
     else if (flag == "--json")

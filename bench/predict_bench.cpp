@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_child.h"
 #include "medseg/core/files.h"
 #include "medseg/core/log.h"
 #include "medseg/infer/predictor.h"
@@ -211,13 +212,7 @@ json run_forward(const Args& args) {
 json run_child(const Args& args, const std::string& mode) {
   const std::string command = "'" + args.self + "' --mode " + mode + " --iterations " + std::to_string(args.iterations) +
                               " --tile-batch " + std::to_string(args.tile_batch);
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) throw std::runtime_error("cannot run " + command);
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
-  if (pclose(pipe) != 0) throw std::runtime_error(command + " failed:\n" + output);
-  return json::parse(output);
+  return medseg::bench::run_child_json(command);
 }
 
 Args parse(int argc, char** argv) {

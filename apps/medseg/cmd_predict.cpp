@@ -92,6 +92,10 @@ void add_predict_command(CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--tile-batch", a->options.tile_batch, "Tiles per network call (default 1)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--mirror-group", a->options.mirror_group,
+                  "Mirrored copies of a tile per network call (default 0: all 8 when a call stays under "
+                  "1M voxels, else fewer; 1: one by one, least memory)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--no-postprocessing", a->no_postprocessing, "Do not apply the model's postprocessing.json");
   cmd->add_option("--previous-stage", a->previous_stage,
                   "Cascade: folder with the previous stage's predictions of the same cases");

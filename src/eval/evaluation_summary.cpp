@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "medseg/core/files.h"
+#include "medseg/eval/metrics.h"
 
 namespace medseg {
 
@@ -14,19 +15,9 @@ using nlohmann::json;
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 json number_or_null(double v) {
   return std::isfinite(v) ? json(v) : json(nullptr);
-}
-
-// Mean of the values that are not NaN; NaN when there is none.
-double nan_mean(const std::vector<double>& values) {
-  double sum = 0;
-  int n = 0;
-  for (double v : values)
-    if (!std::isnan(v)) sum += v, ++n;
-  return n == 0 ? kNaN : sum / n;
 }
 
 json metric_values_to_json(const MetricValues& values) {
@@ -102,13 +93,13 @@ void compute_means(EvaluationSummary& summary) {
     for (const std::string& name : metric_names()) {
       std::vector<double> values;
       for (const auto& c : summary.cases) values.push_back(metric_values(c.metrics[l]).at(name));
-      summary.mean[l][name] = nan_mean(values);
+      summary.mean[l][name] = mean_ignoring_nan(values);
     }
   summary.foreground_mean.clear();
   for (const std::string& name : metric_names()) {
     std::vector<double> values;
     for (const auto& m : summary.mean) values.push_back(m.at(name));
-    summary.foreground_mean[name] = nan_mean(values);
+    summary.foreground_mean[name] = mean_ignoring_nan(values);
   }
 }
 

@@ -80,4 +80,12 @@ LabelMetrics compute_label_metrics(const uint8_t* ref, const uint8_t* pred,
   return m;
 }
 
+double mean_ignoring_nan(const std::vector<double>& values) {
+  double sum = 0;
+  int n = 0;
+  for (const double v : values)
+    if (!std::isnan(v)) sum += v, ++n;
+  return n == 0 ? std::numeric_limits<double>::quiet_NaN() : sum / n;
+}
+
 }  // namespace medseg

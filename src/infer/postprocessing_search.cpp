@@ -10,6 +10,7 @@
 #include "medseg/core/error.h"
 #include "medseg/core/log.h"
 #include "medseg/core/parallel.h"
+#include "medseg/eval/metrics.h"
 #include "medseg/infer/model_folder.h"
 #include "medseg/io/image.h"
 
@@ -50,16 +51,6 @@ std::vector<double> case_dice(const at::Tensor& pred, const at::Tensor& ref, con
   return out;
 }
 
-double nan_mean(const std::vector<double>& values) {
-  double sum = 0;
-  int n = 0;
-  for (double v : values)
-    if (!std::isnan(v)) {
-      sum += v;
-      ++n;
-    }
-  return n == 0 ? std::numeric_limits<double>::quiet_NaN() : sum / n;
-}
 
 struct Scores {
   std::vector<double> mean;  // per class
@@ -83,9 +74,9 @@ std::vector<Scores> score_variants(const PostprocessingSearch& s, const std::vec
     for (size_t c = 0; c < s.classes.size(); ++c) {
       std::vector<double> column;
       for (const auto& d : per_case) column.push_back(d[c]);
-      scores.mean.push_back(nan_mean(column));
+      scores.mean.push_back(mean_ignoring_nan(column));
     }
-    scores.foreground_mean = nan_mean(scores.mean);
+    scores.foreground_mean = mean_ignoring_nan(scores.mean);
     out.push_back(scores);
   }
   return out;

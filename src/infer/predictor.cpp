@@ -168,6 +168,7 @@ at::Tensor Predictor::predict_logits(const at::Tensor& data) const {
   o.step_size = options_.step_size;
   o.mirroring = options_.mirroring;
   o.tile_batch = options_.tile_batch;
+  o.mirror_group = options_.mirror_group;
   o.device = device_;
   return predict_sliding_window(data, networks_, o);
 }

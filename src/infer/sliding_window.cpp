@@ -108,13 +108,18 @@ at::Tensor predict_sliding_window(const at::Tensor& data, const std::vector<Logi
   }
   Accumulator accumulator(padding.padded_shape(shape), o.device);
   const auto batch = static_cast<size_t>(o.tile_batch);
+  int64_t tile_voxels = o.tile_batch;
+  for (const int64_t edge : o.patch_size) tile_voxels *= edge;
+  const int64_t group =
+      o.mirror_group > 0 ? o.mirror_group : automatic_mirror_group(tile_voxels, mirror_pass_count(mirror_axes));
   for (size_t n = 0; n < networks.size(); ++n) {
     for (size_t first = 0; first < tiles.size(); first += batch) {
       const size_t count = std::min(batch, tiles.size() - first);
       at::Tensor logits;
       {
         c10::InferenceMode inference;
-        logits = predict_mirrored_sum(networks[n], gather_tiles(padded, tiles, first, count, o.device), mirror_axes);
+        logits = predict_mirrored_sum(networks[n], gather_tiles(padded, tiles, first, count, o.device), mirror_axes,
+                                      group);
         logits = logits * gaussian;
       }
       if (!accumulator.allocated()) accumulator.allocate(logits.size(1));

@@ -5,12 +5,17 @@
 #include <torch/torch.h>
 
 #include "medseg/core/parallel.h"
+#include "medseg/io/cpu_allocator.h"
 
 namespace medseg {
 
 void configure_allocator() {
-  // Serve every allocation from the heap (no per-block mmap) and never trim it: a block freed
-  // by one iteration is reused by the next without new page faults.
+  // torch's large tensors: mapped once and reused by size class, never more than the peak of
+  // live bytes (the heap alone would keep every fragment: 3.3 GB instead of 1.9 GB in training).
+  install_cpu_caching_allocator();
+  // Everything else (small tensors, ITK, oneDNN and OpenBLAS buffers) from the heap, without
+  // per-block mmap and never trimmed: a block freed by one iteration is reused by the next
+  // without new page faults.
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, -1);
   mallopt(M_TOP_PAD, 256 << 20);

@@ -88,16 +88,6 @@ std::vector<double> PseudoDice::per_class() const {
 
 void PseudoDice::reset() { tp_ = fp_ = fn_ = at::Tensor(); }
 
-double mean_ignoring_nan(const std::vector<double>& values) {
-  double sum = 0;
-  int n = 0;
-  for (double v : values)
-    if (!std::isnan(v)) {
-      sum += v;
-      ++n;
-    }
-  return n > 0 ? sum / n : std::numeric_limits<double>::quiet_NaN();
-}
 
 double update_ema(double previous, double value, double old_weight) {
   if (std::isnan(value)) return previous;

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "medseg/eval/volume_shape.h"
 
@@ -47,5 +48,9 @@ struct LabelMetrics {
 LabelMetrics compute_label_metrics(const uint8_t* ref, const uint8_t* pred,
                                    const VolumeShape& shape, const Spacing3& spacing,
                                    double nsd_tolerance_mm);
+
+// The mean of the values that are not NaN; NaN when every value is (or there is none). Used for
+// every "mean over cases / classes" of the evaluation, the pseudo-Dice and postprocessing.
+double mean_ignoring_nan(const std::vector<double>& values);
 
 }  // namespace medseg

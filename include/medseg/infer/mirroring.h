@@ -21,7 +21,14 @@ int64_t mirror_pass_count(const std::vector<int64_t>& axes);
 
 // Sum over the identity and every mirror combination of flip(net(flip(batch, a)), a).
 // `spatial_axes` count from the first spatial axis of batch (batch, channels, spatial...).
+// `group`: how many of the 2^k inputs go through the network together, concatenated along the
+// batch axis (larger calls run at a higher GFLOP/s on the CPU, for more memory); 1: one by one.
 at::Tensor predict_mirrored_sum(const LogitsFunction& network, const at::Tensor& batch,
-                                const std::vector<int64_t>& spatial_axes);
+                                const std::vector<int64_t>& spatial_axes, int64_t group = 1);
+
+// The group predict_sliding_window uses when asked for 0 (automatic): every mirrored input of
+// a tile batch in one call while the call holds at most kMirrorGroupVoxels input voxels.
+inline constexpr int64_t kMirrorGroupVoxels = int64_t{1} << 20;
+int64_t automatic_mirror_group(int64_t voxels_per_call, int64_t passes);
 
 }  // namespace medseg

@@ -25,6 +25,7 @@ struct PredictionOptions {
   double step_size = 0.5;           // sliding-window step, fraction of the patch
   bool mirroring = true;            // test-time mirroring over every spatial axis
   int64_t tile_batch = 1;           // tiles per network call
+  int64_t mirror_group = 0;         // mirrored copies per network call; 0: automatic (sliding_window.h)
   bool save_probabilities = false;  // also write <case>.npy + <case>_probabilities.json
   bool postprocessing = true;       // apply postprocessing.json when the model folder has one
   int threads = 0;                  // resampling threads; <= 0: all cores

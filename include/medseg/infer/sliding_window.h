@@ -19,6 +19,7 @@ struct SlidingWindowOptions {
   double step_size = 0.5;           // fraction of the patch between tile starts, (0, 1]
   bool mirroring = true;            // test-time mirroring over every patch axis
   int64_t tile_batch = 1;           // tiles per network call
+  int64_t mirror_group = 0;         // mirrored copies per call (predict_mirrored_sum); 0: automatic
   c10::Device device = c10::kCPU;   // where the networks run; accumulators too when they fit
 };
 

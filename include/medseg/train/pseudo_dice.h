@@ -9,6 +9,8 @@
 #include <optional>
 #include <vector>
 
+#include "medseg/eval/metrics.h"
+
 namespace medseg {
 
 class PseudoDice {
@@ -34,8 +36,7 @@ class PseudoDice {
   at::Tensor tp_, fp_, fn_;  // int64 per foreground class
 };
 
-// The mean of the values that are not NaN; NaN when every value is (or there is none).
-double mean_ignoring_nan(const std::vector<double>& values);
+// mean_ignoring_nan() of the per-class values: eval/metrics.h.
 
 // The moving average: `value` when `previous` is NaN (first epoch), else
 // old_weight * previous + (1 - old_weight) * value; `previous` when `value` is NaN.

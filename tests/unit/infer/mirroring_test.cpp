@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "medseg/core/error.h"
+
 namespace medseg {
 namespace {
 
@@ -40,6 +42,35 @@ TEST(Mirroring, RunsTheNetworkOnEveryMirroredInput) {
   EXPECT_EQ(first_values[7][0], 23.0f);
   // An identity network flipped back gives 8 times the input.
   EXPECT_TRUE(torch::allclose(sum, 8 * x));
+}
+
+// Batching the mirrored copies into fewer network calls changes nothing but the calls.
+TEST(Mirroring, GroupedCallsGiveTheSameSumAsOneByOne) {
+  torch::manual_seed(3);
+  const at::Tensor weight = torch::randn({3, 2, 3, 3, 3});
+  std::vector<int64_t> call_batches;
+  const LogitsFunction net = [&](const at::Tensor& x) {
+    call_batches.push_back(x.size(0));
+    return torch::conv3d(x, weight, {}, 1, 1);
+  };
+  const at::Tensor x = torch::randn({2, 2, 4, 5, 6});
+  const at::Tensor one_by_one = predict_mirrored_sum(net, x, {0, 1, 2});
+  EXPECT_EQ(call_batches, std::vector<int64_t>(8, 2));
+  for (const int64_t group : {2, 3, 8, 16}) {
+    call_batches.clear();
+    const at::Tensor grouped = predict_mirrored_sum(net, x, {0, 1, 2}, group);
+    EXPECT_TRUE(torch::allclose(grouped, one_by_one, 1e-4, 1e-5)) << group;
+    EXPECT_EQ(call_batches.size(), static_cast<size_t>((8 + std::min<int64_t>(group, 8) - 1) / std::min<int64_t>(group, 8)));
+    EXPECT_EQ(call_batches.front(), 2 * std::min<int64_t>(group, 8));
+  }
+  EXPECT_THROW(predict_mirrored_sum(net, x, {0}, 0), Error);
+}
+
+TEST(Mirroring, AutomaticGroupKeepsACallUnderTheVoxelBudget) {
+  EXPECT_EQ(automatic_mirror_group(40 * 56 * 40, 8), 8);   // Hippocampus patch: all 8 at once
+  EXPECT_EQ(automatic_mirror_group(128 * 128 * 128, 8), 1);  // a large patch: one by one
+  EXPECT_EQ(automatic_mirror_group(kMirrorGroupVoxels / 3, 8), 3);
+  EXPECT_EQ(automatic_mirror_group(1000, 1), 1);             // no mirroring
 }
 
 TEST(Mirroring, SymmetricModelGivesTheSameLogitsAsWithoutMirroring) {

@@ -80,12 +80,18 @@ TEST(SlidingWindow, TwoDimensionalPatchesRunSliceBySlice) {
     return per_voxel(x);
   };
   const at::Tensor data = torch::rand({1, 3, 10, 7});
-  const at::Tensor logits = predict_sliding_window(data, {net2d}, window({8, 8}, true, 4));
+  SlidingWindowOptions one_by_one = window({8, 8}, true, 4);
+  one_by_one.mirror_group = 1;
+  const at::Tensor logits = predict_sliding_window(data, {net2d}, one_by_one);
   ASSERT_EQ(logits.sizes(), (std::vector<int64_t>{2, 3, 10, 7}));
   EXPECT_TRUE(torch::allclose(logits[1], 2 * data[0], 1e-6, 1e-6));
   // 3 slices x 2 y-steps = 6 tiles in batches of 4 (2 calls), 4 mirrorings each.
   EXPECT_EQ(seen_dims.size(), 2u * 4u);
   for (int64_t d : seen_dims) EXPECT_EQ(d, 4);
+  // Automatic grouping: the 4 mirrored copies of each small tile batch go in one call.
+  seen_dims.clear();
+  EXPECT_TRUE(torch::allclose(predict_sliding_window(data, {net2d}, window({8, 8}, true, 4)), logits, 1e-6, 1e-6));
+  EXPECT_EQ(seen_dims.size(), 2u);
 }
 
 TEST(SlidingWindow, TileBatchDoesNotChangeTheResult) {
