@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Configures and builds medseg (Release) into build/ (or $MEDSEG_BUILD_DIR). Extra arguments
 # go to CMake's configure step, e.g. scripts/build.sh -DMEDSEG_BUILD_BENCHMARKS=ON.
+# MEDSEG_BUILD_TARGETS: build only these targets (e.g. "medseg"; default: everything).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${MEDSEG_BUILD_DIR:-$root/build}
@@ -11,4 +12,6 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
 elif [ $# -gt 0 ]; then
   cmake -S "$root" -B "$build" "$@"
 fi
-cmake --build "$build" -j"$(nproc)"
+targets=()
+for t in ${MEDSEG_BUILD_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build" -j"$(nproc)" "${targets[@]}"

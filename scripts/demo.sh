@@ -9,5 +9,5 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$(realpath -m "${1:-$PWD/demo-work}")
 bash "$root/scripts/install-deps.sh"
-bash "$root/scripts/build.sh"
+MEDSEG_BUILD_TARGETS=medseg bash "$root/scripts/build.sh"   # the binary only: the tests are scripts/test.sh's
 bash "$root/scripts/demo-pipeline.sh" "${MEDSEG_BUILD_DIR:-$root/build}/medseg" "$work"
