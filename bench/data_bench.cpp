@@ -5,9 +5,9 @@
 #include <torch/torch.h>
 
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <random>
 
 #include "medseg/data/data_loader.h"
@@ -52,8 +52,8 @@ medseg::ConfigurationPlan hippocampus_plan() {
 medseg::TrainingCase synthetic_case(int i, std::mt19937_64& rng) {
   std::uniform_int_distribution<int> jitter(-3, 3);
   const int64_t z = 36 + jitter(rng), y = 50 + jitter(rng), x = 35 + jitter(rng);
-  auto grid = torch::meshgrid({torch::linspace(-1, 1, z), torch::linspace(-1, 1, y),
-                               torch::linspace(-1, 1, x)}, "ij");
+  auto grid = torch::meshgrid(
+      {torch::linspace(-1, 1, z), torch::linspace(-1, 1, y), torch::linspace(-1, 1, x)}, "ij");
   const at::Tensor r = (grid[0].pow(2) + grid[1].pow(2) + grid[2].pow(2)).sqrt();
   at::Tensor seg = torch::zeros({z, y, x}, torch::kShort);
   seg.masked_fill_(r > 1.1, -1);
@@ -83,8 +83,7 @@ void time_loader(const std::shared_ptr<const medseg::CaseSource>& source,
   const double s = seconds_since(start);
   std::printf("loader, %d worker(s)%s: %6.2f batches/s (%.1f ms wall, %.1f ms CPU per batch)\n",
               workers, single_threaded ? "" : " using torch's threads", batches / s,
-              1000 * s / batches,
-              1000 * (process_cpu_seconds() - cpu) / batches);
+              1000 * s / batches, 1000 * (process_cpu_seconds() - cpu) / batches);
 }
 
 struct Step {
@@ -121,8 +120,8 @@ void time_steps(const std::shared_ptr<const medseg::CaseSource>& source,
   start = Clock::now();
   cpu = process_cpu_seconds();
   for (int i = 0; i < steps; ++i) step(loader->next());
-  std::printf("training step fed by the loader (%d worker(s)): %.2f s wall, %.2f s CPU\n",
-              workers, seconds_since(start) / steps, (process_cpu_seconds() - cpu) / steps);
+  std::printf("training step fed by the loader (%d worker(s)): %.2f s wall, %.2f s CPU\n", workers,
+              seconds_since(start) / steps, (process_cpu_seconds() - cpu) / steps);
 }
 
 }  // namespace
@@ -159,10 +158,11 @@ int main(int argc, char** argv) {
     medseg::finish_batch(b, options);
   }
   const double whole = seconds_since(start);
-  std::printf("calling thread: %.1f ms wall per batch (sampling %.1f, augmentation + targets "
-              "%.1f), %.1f ms CPU\n",
-              1000 * whole / batches, 1000 * sampling / batches,
-              1000 * (whole - sampling) / batches, 1000 * (process_cpu_seconds() - cpu) / batches);
+  std::printf(
+      "calling thread: %.1f ms wall per batch (sampling %.1f, augmentation + targets "
+      "%.1f), %.1f ms CPU\n",
+      1000 * whole / batches, 1000 * sampling / batches, 1000 * (whole - sampling) / batches,
+      1000 * (process_cpu_seconds() - cpu) / batches);
   for (const int workers : {1, 2}) time_loader(source, options, workers, batches);
   time_loader(source, options, 1, batches, /*single_threaded=*/false);
   if (steps > 0) time_steps(source, options, steps, medseg::default_loader_workers());

@@ -155,8 +155,8 @@ json time_training(const medseg::ArchitecturePlan& a, const std::vector<int64_t>
     sgd.step();
     const double b = seconds_since(mid);
     const CpuUsage cpu_end = cpu_usage();
-    std::fprintf(stderr, "iteration %d: %.2f s, cpu %.2f + %.2f s, %.0f page faults, rss %.0f MB\n", i,
-                 f + b, cpu_end.user - cpu_start.user, cpu_end.system - cpu_start.system,
+    std::fprintf(stderr, "iteration %d: %.2f s, cpu %.2f + %.2f s, %.0f page faults, rss %.0f MB\n",
+                 i, f + b, cpu_end.user - cpu_start.user, cpu_end.system - cpu_start.system,
                  cpu_end.page_faults - cpu_start.page_faults, resident_mb());
     if (i < args.warmup) continue;
     forward.push_back(f);
@@ -209,9 +209,9 @@ json run_conv2d(const Args& args) {
 }
 
 json run_child(const Args& args, const std::string& mode) {
-  const std::string command = "'" + args.self + "' --mode " + mode + " --iterations " +
-                              std::to_string(args.iterations) + " --warmup " +
-                              std::to_string(args.warmup) + " --batch " + std::to_string(args.batch);
+  const std::string command =
+      "'" + args.self + "' --mode " + mode + " --iterations " + std::to_string(args.iterations) +
+      " --warmup " + std::to_string(args.warmup) + " --batch " + std::to_string(args.batch);
   return medseg::bench::run_child_json(command);
 }
 

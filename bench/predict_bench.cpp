@@ -7,10 +7,10 @@
 //
 //   predict_bench [--mode all|mirror|plain|large|forward] [--iterations N] [--tile-batch B]
 //                 [--json PATH]
-#include <sys/resource.h>
-#include <unistd.h>
 #include <c10/core/InferenceMode.h>
+#include <sys/resource.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -75,15 +75,17 @@ medseg::Plans hippocampus_plans() {
 }
 
 medseg::DatasetInfo hippocampus_dataset() {
-  return medseg::parse_dataset_json({{"channel_names", {{"0", "MRI"}}},
-                                     {"labels", {{"background", 0}, {"Anterior", 1}, {"Posterior", 2}}},
-                                     {"numTraining", 260},
-                                     {"file_ending", ".nii.gz"}},
-                                    "bench dataset.json");
+  return medseg::parse_dataset_json(
+      {{"channel_names", {{"0", "MRI"}}},
+       {"labels", {{"background", 0}, {"Anterior", 1}, {"Posterior", 2}}},
+       {"numTraining", 260},
+       {"file_ending", ".nii.gz"}},
+      "bench dataset.json");
 }
 
 // Multiply-adds x 2 of every convolution of one forward pass (no deep supervision heads).
-double forward_flops(const medseg::ArchitecturePlan& a, std::vector<int64_t> patch, double in, double classes) {
+double forward_flops(const medseg::ArchitecturePlan& a, std::vector<int64_t> patch, double in,
+                     double classes) {
   auto prod = [](const std::vector<int>& v) {
     double p = 1;
     for (int x : v) p *= x;
@@ -93,7 +95,8 @@ double forward_flops(const medseg::ArchitecturePlan& a, std::vector<int64_t> pat
   double flops = 0;
   for (int s = 0; s < a.n_stages; ++s) {
     double n = 1;
-    for (size_t axis = 0; axis < patch.size(); ++axis) n *= static_cast<double>(patch[axis] /= a.strides[s][axis]);
+    for (size_t axis = 0; axis < patch.size(); ++axis)
+      n *= static_cast<double>(patch[axis] /= a.strides[s][axis]);
     voxels.push_back(n);
     const double k = prod(a.kernel_sizes[s]), f = a.features_per_stage[s];
     flops += 2 * n * k * f * (in + (a.n_conv_per_stage[s] - 1) * f);
@@ -102,7 +105,8 @@ double forward_flops(const medseg::ArchitecturePlan& a, std::vector<int64_t> pat
   for (int s = a.n_stages - 2; s >= 0; --s) {
     const double below = a.features_per_stage[s + 1], f = a.features_per_stage[s];
     flops += 2 * voxels[s + 1] * below * f * prod(a.strides[s + 1]);  // transposed conv
-    flops += 2 * voxels[s] * prod(a.kernel_sizes[s]) * f * (2 * f + (a.n_conv_per_stage_decoder[s] - 1) * f);
+    flops += 2 * voxels[s] * prod(a.kernel_sizes[s]) * f *
+             (2 * f + (a.n_conv_per_stage_decoder[s] - 1) * f);
   }
   return flops + 2 * voxels[0] * a.features_per_stage[0] * classes;  // segmentation head
 }
@@ -112,7 +116,9 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 double peak_rss_mb() {
   rusage usage{};
@@ -133,17 +139,20 @@ medseg::Predictor make_predictor(bool mirroring, int64_t tile_batch) {
 
 // The real case when the shared data is there, else a synthetic one of the same size.
 fs::path hippocampus_case(const fs::path& tmp) {
-  const fs::path real = fs::path(MEDSEG_SHARED_DIR) / "data/Dataset004_Hippocampus/imagesTr/hippocampus_001_0000.nii.gz";
+  const fs::path real = fs::path(MEDSEG_SHARED_DIR) /
+                        "data/Dataset004_Hippocampus/imagesTr/hippocampus_001_0000.nii.gz";
   if (fs::exists(real)) return real;
   const fs::path file = tmp / "synthetic_0000.nii.gz";
   torch::manual_seed(1);
-  medseg::write_image({torch::rand({36, 50, 35}) * 1000, medseg::ImageGeometry::with_spacing({1, 1, 1})}, file);
+  medseg::write_image(
+      {torch::rand({36, 50, 35}) * 1000, medseg::ImageGeometry::with_spacing({1, 1, 1})}, file);
   return file;
 }
 
 // Seconds of predict_case over `iterations` runs after one warm-up, and the forward FLOPs.
 json time_case(const fs::path& input, bool mirroring, const Args& args, int iterations) {
-  const fs::path tmp = fs::temp_directory_path() / ("medseg-predict-bench-" + std::to_string(getpid()));
+  const fs::path tmp =
+      fs::temp_directory_path() / ("medseg-predict-bench-" + std::to_string(getpid()));
   fs::create_directories(tmp);
   const medseg::Predictor predictor = make_predictor(mirroring, args.tile_batch);
   const medseg::ImageHeader header = medseg::read_image_header(input);
@@ -156,7 +165,8 @@ json time_case(const fs::path& input, bool mirroring, const Args& args, int iter
   fs::remove_all(tmp);
   // Tiles of the padded volume (spacing 1, so the grid is the input's).
   const medseg::Padding pad = medseg::padding_for_patch(header.shape, {40, 56, 40});
-  const auto tiles = medseg::sliding_window_tiles(pad.padded_shape(header.shape), {40, 56, 40}, 0.5).size();
+  const auto tiles =
+      medseg::sliding_window_tiles(pad.padded_shape(header.shape), {40, 56, 40}, 0.5).size();
   const double passes = static_cast<double>(tiles) * (mirroring ? 8 : 1);
   const double gflop = passes * forward_flops(hippocampus_architecture(), {40, 56, 40}, 1, 3) / 1e9;
   return {{"input", input.string()},
@@ -174,11 +184,13 @@ json time_case(const fs::path& input, bool mirroring, const Args& args, int iter
 }
 
 json run_large(const Args& args) {
-  const fs::path tmp = fs::temp_directory_path() / ("medseg-predict-bench-large-" + std::to_string(getpid()));
+  const fs::path tmp =
+      fs::temp_directory_path() / ("medseg-predict-bench-large-" + std::to_string(getpid()));
   fs::create_directories(tmp);
   torch::manual_seed(2);
-  medseg::write_image({torch::rand({200, 256, 256}) * 1000 + 1, medseg::ImageGeometry::with_spacing({1, 1, 1})},
-                      tmp / "large_0000.nii.gz");
+  medseg::write_image(
+      {torch::rand({200, 256, 256}) * 1000 + 1, medseg::ImageGeometry::with_spacing({1, 1, 1})},
+      tmp / "large_0000.nii.gz");
   json r = time_case(tmp / "large_0000.nii.gz", false, args, 1);
   r["volume_float32_mb"] = 200.0 * 256 * 256 * 4 / 1e6;
   fs::remove_all(tmp);
@@ -187,7 +199,8 @@ json run_large(const Args& args) {
 
 json run_forward(const Args& args) {
   torch::manual_seed(0);
-  medseg::UNet net = medseg::make_unet(hippocampus_plans().configuration("3d_fullres"), 1, 3, false);
+  medseg::UNet net =
+      medseg::make_unet(hippocampus_plans().configuration("3d_fullres"), 1, 3, false);
   net->eval();
   const double flops = forward_flops(hippocampus_architecture(), {40, 56, 40}, 1, 3);
   json out = json::object();
@@ -210,8 +223,9 @@ json run_forward(const Args& args) {
 }
 
 json run_child(const Args& args, const std::string& mode) {
-  const std::string command = "'" + args.self + "' --mode " + mode + " --iterations " + std::to_string(args.iterations) +
-                              " --tile-batch " + std::to_string(args.tile_batch);
+  const std::string command = "'" + args.self + "' --mode " + mode + " --iterations " +
+                              std::to_string(args.iterations) + " --tile-batch " +
+                              std::to_string(args.tile_batch);
   return medseg::bench::run_child_json(command);
 }
 
@@ -220,11 +234,16 @@ Args parse(int argc, char** argv) {
   args.self = argv[0];
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--mode") args.mode = value;
-    else if (flag == "--iterations") args.iterations = std::stoi(value);
-    else if (flag == "--tile-batch") args.tile_batch = std::stoll(value);
-    else if (flag == "--json") args.json_path = value;
-    else throw std::runtime_error("unknown flag " + flag);
+    if (flag == "--mode")
+      args.mode = value;
+    else if (flag == "--iterations")
+      args.iterations = std::stoi(value);
+    else if (flag == "--tile-batch")
+      args.tile_batch = std::stoll(value);
+    else if (flag == "--json")
+      args.json_path = value;
+    else
+      throw std::runtime_error("unknown flag " + flag);
   }
   return args;
 }
@@ -238,17 +257,23 @@ int main(int argc, char** argv) {
     medseg::install_console_logger(medseg::Verbosity::kQuiet);
     json result;
     const fs::path tmp = fs::temp_directory_path();
-    if (args.mode == "mirror") result = time_case(hippocampus_case(tmp), true, args, args.iterations);
-    else if (args.mode == "plain") result = time_case(hippocampus_case(tmp), false, args, args.iterations);
-    else if (args.mode == "large") result = run_large(args);
-    else if (args.mode == "forward") result = run_forward(args);
+    if (args.mode == "mirror")
+      result = time_case(hippocampus_case(tmp), true, args, args.iterations);
+    else if (args.mode == "plain")
+      result = time_case(hippocampus_case(tmp), false, args, args.iterations);
+    else if (args.mode == "large")
+      result = run_large(args);
+    else if (args.mode == "forward")
+      result = run_forward(args);
     else if (args.mode == "all")
-      result = {{"benchmark", "predict_bench: Hippocampus 3d_fullres network, CPU, 2 torch threads, step 0.5"},
+      result = {{"benchmark",
+                 "predict_bench: Hippocampus 3d_fullres network, CPU, 2 torch threads, step 0.5"},
                 {"forward", run_child(args, "forward")},
                 {"hippocampus_mirroring", run_child(args, "mirror")},
                 {"hippocampus_no_mirroring", run_child(args, "plain")},
                 {"volume_256x256x200_no_mirroring", run_child(args, "large")}};
-    else throw std::runtime_error("unknown --mode " + args.mode);
+    else
+      throw std::runtime_error("unknown --mode " + args.mode);
     std::cout << result.dump(2) << std::endl;
     if (!args.json_path.empty()) medseg::write_json(args.json_path, result);
     return 0;

@@ -26,21 +26,27 @@ void run_determine(const DetermineArgs& a, const GlobalOptions& global) {
   o.threads = global.threads;
   const PostprocessingPlan plan = determine_postprocessing(o);
   std::string steps;
-  for (const auto& step : plan.steps) steps += (steps.empty() ? "" : "; ") + nlohmann::json(step.labels).dump();
-  log().info("postprocessing: {} -> {}", steps.empty() ? "nothing helps" : "keep the largest component of " + steps,
+  for (const auto& step : plan.steps)
+    steps += (steps.empty() ? "" : "; ") + nlohmann::json(step.labels).dump();
+  log().info("postprocessing: {} -> {}",
+             steps.empty() ? "nothing helps" : "keep the largest component of " + steps,
              (o.model_dir / "postprocessing.json").string());
 }
 
 }  // namespace
 
 void add_postprocess_command(CLI::App& app, const GlobalOptions& global) {
-  auto* cmd = app.add_subcommand("postprocess", "Choose the postprocessing from cross-validation results");
+  auto* cmd =
+      app.add_subcommand("postprocess", "Choose the postprocessing from cross-validation results");
   cmd->require_subcommand(1);
   auto a = std::make_shared<DetermineArgs>();
   auto* determine = cmd->add_subcommand(
-      "determine", "Keep-largest-component steps that improve the cross-validation Dice -> postprocessing.json");
-  determine->add_option("-m,--model", a->model, "Model folder <work>/models/<configuration>")->required();
-  determine->add_option("-f,--folds", a->folds, "Folds whose validation/ predictions to use (default: all)");
+      "determine",
+      "Keep-largest-component steps that improve the cross-validation Dice -> postprocessing.json");
+  determine->add_option("-m,--model", a->model, "Model folder <work>/models/<configuration>")
+      ->required();
+  determine->add_option("-f,--folds", a->folds,
+                        "Folds whose validation/ predictions to use (default: all)");
   determine->add_option("--reference", a->reference,
                         "Reference label folder (default <model>/../../gt_segmentations)");
   determine->callback([a, &global] {

@@ -1,6 +1,6 @@
 // `medseg predict -i <file|folder> -o <folder> -m <model_folder> [-f 0 1 .. | all] [-c conf]
 //  [--checkpoint final|best|latest] [--step 0.5] [--no-mirroring] [--save-probabilities]
-//  [--device cpu|cuda] [--num-parts N --part-id K] [--tile-batch B] [--no-postprocessing]
+//  [--device cpu|cuda] [--num-parts N --part-id K] [--tile-batch B] [--mirror-group G] [--no-postprocessing]
 //  [--previous-stage <folder>] [--continue]`
 #include <torch/torch.h>
 
@@ -20,7 +20,8 @@ namespace medseg::app {
 namespace {
 
 struct PredictArgs {
-  std::string input, output, model, configuration, checkpoint = "final", device = "cpu", previous_stage;
+  std::string input, output, model, configuration, checkpoint = "final", device = "cpu",
+                                                   previous_stage;
   std::vector<std::string> folds;
   int num_parts = 1, part_id = 0;
   bool no_mirroring = false, no_postprocessing = false, skip_existing = false;
@@ -53,8 +54,9 @@ void run(const PredictArgs& a, const GlobalOptions& global) {
   options.mirroring = !a.no_mirroring;
   options.postprocessing = !a.no_postprocessing;
   options.threads = global.threads;
-  const Predictor predictor = Predictor::from_model_folder(a.model, a.configuration, parse_folds(a.folds),
-                                                           a.checkpoint, parse_device(a.device), options);
+  const Predictor predictor =
+      Predictor::from_model_folder(a.model, a.configuration, parse_folds(a.folds), a.checkpoint,
+                                   parse_device(a.device), options);
   log().info("{} with {} fold(s){}{}", predictor.configuration().name, predictor.num_networks(),
              options.mirroring ? ", mirroring" : "",
              predictor.postprocessing().steps.empty() ? "" : ", postprocessing.json");
@@ -73,30 +75,43 @@ void run(const PredictArgs& a, const GlobalOptions& global) {
 
 void add_predict_command(CLI::App& app, const GlobalOptions& global) {
   auto a = std::make_shared<PredictArgs>();
-  auto* cmd = app.add_subcommand("predict", "Segment images with a trained model (sliding window, mirroring, fold ensemble)");
-  cmd->add_option("-i,--input", a->input, "A folder of <case>_XXXX files, or one such file")->required();
-  cmd->add_option("-o,--output", a->output, "Output folder (<case><file_ending> per case)")->required();
+  auto* cmd = app.add_subcommand(
+      "predict", "Segment images with a trained model (sliding window, mirroring, fold ensemble)");
+  cmd->add_option("-i,--input", a->input, "A folder of <case>_XXXX files, or one such file")
+      ->required();
+  cmd->add_option("-o,--output", a->output, "Output folder (<case><file_ending> per case)")
+      ->required();
   cmd->add_option("-m,--model", a->model, "Model folder <work>/models/<configuration>")->required();
-  cmd->add_option("-f,--folds", a->folds, "Folds to ensemble, e.g. -f 0 1 2, or 'all' for the fold_all model (default: every fold_<k>)");
-  cmd->add_option("-c,--configuration", a->configuration, "Configuration (default: the model folder's name)");
+  cmd->add_option("-f,--folds", a->folds,
+                  "Folds to ensemble, e.g. -f 0 1 2, or 'all' for the fold_all model (default: "
+                  "every fold_<k>)");
+  cmd->add_option("-c,--configuration", a->configuration,
+                  "Configuration (default: the model folder's name)");
   cmd->add_option("--checkpoint", a->checkpoint, "Checkpoint to use (default final)")
       ->check(CLI::IsMember({"final", "best", "latest"}));
-  cmd->add_option("--step", a->options.step_size, "Sliding-window step as a fraction of the patch (default 0.5)")
+  cmd->add_option("--step", a->options.step_size,
+                  "Sliding-window step as a fraction of the patch (default 0.5)")
       ->check(CLI::Range(0.01, 1.0));
-  cmd->add_flag("--no-mirroring", a->no_mirroring, "Disable test-time mirroring (about 8x faster in 3D)");
-  cmd->add_flag("--save-probabilities", a->options.save_probabilities,
-                "Also write <case>.npy (float32 class probabilities) and <case>_probabilities.json");
+  cmd->add_flag("--no-mirroring", a->no_mirroring,
+                "Disable test-time mirroring (about 8x faster in 3D)");
+  cmd->add_flag(
+      "--save-probabilities", a->options.save_probabilities,
+      "Also write <case>.npy (float32 class probabilities) and <case>_probabilities.json");
   cmd->add_option("--device", a->device, "cpu, cuda or cuda:<index> (default cpu)");
-  cmd->add_option("--num-parts", a->num_parts, "Split the cases into N parts (default 1)")->check(CLI::PositiveNumber);
-  cmd->add_option("--part-id", a->part_id, "Predict part K of --num-parts (case i goes to part i % N)")
+  cmd->add_option("--num-parts", a->num_parts, "Split the cases into N parts (default 1)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--part-id", a->part_id,
+                  "Predict part K of --num-parts (case i goes to part i % N)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--tile-batch", a->options.tile_batch, "Tiles per network call (default 1)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--mirror-group", a->options.mirror_group,
-                  "Mirrored copies of a tile per network call (default 0: all 8 when a call stays under "
-                  "1M voxels, else fewer; 1: one by one, least memory)")
+  cmd->add_option(
+         "--mirror-group", a->options.mirror_group,
+         "Mirrored copies of a tile per network call (default 0: all 8 when a call stays under "
+         "1M voxels, else fewer; 1: one by one, least memory)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_flag("--no-postprocessing", a->no_postprocessing, "Do not apply the model's postprocessing.json");
+  cmd->add_flag("--no-postprocessing", a->no_postprocessing,
+                "Do not apply the model's postprocessing.json");
   cmd->add_option("--previous-stage", a->previous_stage,
                   "Cascade: folder with the previous stage's predictions of the same cases");
   cmd->add_flag("--continue", a->skip_existing, "Skip cases whose output already exists");

@@ -17,32 +17,47 @@ void add_train_command(CLI::App& app, const GlobalOptions& global) {
     bool continue_training = false, save_probabilities = false, no_final_validation = false;
   };
   auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("train", "Train one fold of a configuration on the preprocessed data (writes "
-                                          "<work_dir>/models/<configuration>/fold_<k>/)");
-  cmd->add_option("work_dir", args->work_dir, "Work folder (plans.json, dataset.json, preprocessed/)")
+  auto* cmd =
+      app.add_subcommand("train",
+                         "Train one fold of a configuration on the preprocessed data (writes "
+                         "<work_dir>/models/<configuration>/fold_<k>/)");
+  cmd->add_option("work_dir", args->work_dir,
+                  "Work folder (plans.json, dataset.json, preprocessed/)")
       ->required()
       ->check(CLI::ExistingDirectory);
-  cmd->add_option("-c,--configuration", args->configuration, "Configuration to train, e.g. 3d_fullres")->required();
-  cmd->add_option("-f,--fold", args->fold, "Fold 0-4 of splits_final.json, or 'all' (train on every case)")
+  cmd->add_option("-c,--configuration", args->configuration,
+                  "Configuration to train, e.g. 3d_fullres")
+      ->required();
+  cmd->add_option("-f,--fold", args->fold,
+                  "Fold 0-4 of splits_final.json, or 'all' (train on every case)")
       ->required();
   cmd->add_option("--device", args->device, "cpu, cuda or cuda:<index>")->capture_default_str();
-  auto* epochs = cmd->add_option("--epochs", args->epochs, "Epochs (default 1000)")->check(CLI::PositiveNumber);
-  auto* iterations = cmd->add_option("--iterations-per-epoch", args->iterations, "Training iterations per epoch "
-                                     "(default 250)")->check(CLI::PositiveNumber);
+  auto* epochs = cmd->add_option("--epochs", args->epochs, "Epochs (default 1000)")
+                     ->check(CLI::PositiveNumber);
+  auto* iterations = cmd->add_option("--iterations-per-epoch", args->iterations,
+                                     "Training iterations per epoch "
+                                     "(default 250)")
+                         ->check(CLI::PositiveNumber);
   auto* val_iterations = cmd->add_option("--val-iterations", args->val_iterations,
-                                         "Validation iterations per epoch (default 50)")->check(CLI::PositiveNumber);
-  auto* seed = cmd->add_option("--seed", args->seed, "Seed of the network initialisation and every batch (default "
-                                                     "12345)");
-  cmd->add_flag("--continue", args->continue_training, "Resume from checkpoint_latest (or checkpoint_final)");
-  cmd->add_option("--pretrained", args->pretrained, "Start from these weights (a checkpoint of the same network)")
+                                         "Validation iterations per epoch (default 50)")
+                             ->check(CLI::PositiveNumber);
+  auto* seed = cmd->add_option("--seed", args->seed,
+                               "Seed of the network initialisation and every batch (default "
+                               "12345)");
+  cmd->add_flag("--continue", args->continue_training,
+                "Resume from checkpoint_latest (or checkpoint_final)");
+  cmd->add_option("--pretrained", args->pretrained,
+                  "Start from these weights (a checkpoint of the same network)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--trainer-config", args->trainer_config,
                   "Trainer settings JSON (see configs/trainer_default.json); flags override it")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--dataset", args->dataset,
-                  "Raw dataset folder for the final validation (default: <work_dir>/dataset_path.txt)")
+  cmd->add_option(
+         "--dataset", args->dataset,
+         "Raw dataset folder for the final validation (default: <work_dir>/dataset_path.txt)")
       ->check(CLI::ExistingDirectory);
-  cmd->add_flag("--save-probabilities", args->save_probabilities, "Final validation: also save probabilities");
+  cmd->add_flag("--save-probabilities", args->save_probabilities,
+                "Final validation: also save probabilities");
   cmd->add_flag("--no-final-validation", args->no_final_validation,
                 "Skip predicting and scoring the fold's validation cases at the end");
   cmd->callback([args, epochs, iterations, val_iterations, seed, &global] {
@@ -64,8 +79,9 @@ void add_train_command(CLI::App& app, const GlobalOptions& global) {
     o.save_probabilities = args->save_probabilities;
     o.threads = global.threads;
     const TrainResult result = train_fold(o);
-    log().info("done: {} epochs, pseudo-Dice EMA {:.4f} (best {:.4f}); model in {}", result.epochs_completed,
-               result.ema_pseudo_dice, result.best_ema_pseudo_dice, result.fold_dir.string());
+    log().info("done: {} epochs, pseudo-Dice EMA {:.4f} (best {:.4f}); model in {}",
+               result.epochs_completed, result.ema_pseudo_dice, result.best_ema_pseudo_dice,
+               result.fold_dir.string());
   });
 }
 

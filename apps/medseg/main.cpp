@@ -9,7 +9,9 @@
 namespace medseg::app {
 
 void apply_global_options(const GlobalOptions& global) {
-  install_console_logger(global.quiet ? Verbosity::kQuiet : global.verbose ? Verbosity::kVerbose : Verbosity::kNormal);
+  install_console_logger(global.quiet     ? Verbosity::kQuiet
+                         : global.verbose ? Verbosity::kVerbose
+                                          : Verbosity::kNormal);
   configure_runtime(global.threads);
 }
 
@@ -17,14 +19,17 @@ void apply_global_options(const GlobalOptions& global) {
 
 int main(int argc, char** argv) {
   using namespace medseg;
-  CLI::App app{"medseg: self-configuring medical image segmentation (nnU-Net's pipeline, natively)", "medseg"};
-  app.set_version_flag("--version", std::string("medseg ") + MEDSEG_VERSION + " (libtorch " + TORCH_VERSION + ")");
+  CLI::App app{"medseg: self-configuring medical image segmentation (nnU-Net's pipeline, natively)",
+               "medseg"};
+  app.set_version_flag(
+      "--version", std::string("medseg ") + MEDSEG_VERSION + " (libtorch " + TORCH_VERSION + ")");
   app.require_subcommand(1);
   app.fallthrough();
   app::GlobalOptions global;
   app.add_flag("-v,--verbose", global.verbose, "Log debug details");
   app.add_flag("--quiet", global.quiet, "Log warnings and errors only");
-  app.add_option("--threads", global.threads, "Threads for torch, ITK and case-parallel work (default: all cores)")
+  app.add_option("--threads", global.threads,
+                 "Threads for torch, ITK and case-parallel work (default: all cores)")
       ->check(CLI::NonNegativeNumber);
 
   app::add_synth_command(app, global);

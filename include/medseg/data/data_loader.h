@@ -25,10 +25,10 @@
 namespace medseg {
 
 struct LoaderOptions {
-  int workers = 0;                 // <= 0: default_loader_workers()
-  std::size_t queue_capacity = 0;  // batches made ahead of the consumer (incl. those in the
-                                   // making); 0: 2 x workers
-  int64_t first_index = 0;         // index of the first batch (resuming a run)
+  int workers = 0;                      // <= 0: default_loader_workers()
+  std::size_t queue_capacity = 0;       // batches made ahead of the consumer (incl. those in the
+                                        // making); 0: 2 x workers
+  int64_t first_index = 0;              // index of the first batch (resuming a run)
   bool single_threaded_workers = true;  // each worker's torch ops on one thread (see above)
 };
 

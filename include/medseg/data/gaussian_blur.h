@@ -26,7 +26,7 @@ at::Tensor gaussian_smooth(const at::Tensor& x, const std::vector<double>& sigma
 struct GaussianBlurOptions {
   double probability = 0.2;  // per sample
   double p_per_channel = 0.5;
-  double sigma_min = 0.5;    // voxels
+  double sigma_min = 0.5;  // voxels
   double sigma_max = 1.0;
 };
 

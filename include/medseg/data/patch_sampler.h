@@ -21,8 +21,8 @@
 namespace medseg {
 
 struct PatchSamplerOptions {
-  std::vector<int64_t> patch_size;    // final patch (the plan's), 2 or 3 axes
-  std::vector<int64_t> sampled_size;  // region cut from the case, >= patch_size per axis
+  std::vector<int64_t> patch_size;      // final patch (the plan's), 2 or 3 axes
+  std::vector<int64_t> sampled_size;    // region cut from the case, >= patch_size per axis
   double oversample_foreground = 0.33;  // fraction of each batch forced onto foreground
   std::optional<int> ignore_label;      // never chosen as the foreground class
 };
