@@ -1,13 +1,55 @@
 // `medseg train <work_dir> -c <configuration> -f <fold|all> [--device cpu|cuda[:i]]
 //  [--epochs N] [--iterations-per-epoch N] [--val-iterations N] [--continue]
 //  [--pretrained CHECKPOINT] [--seed S] [--save-probabilities] [--trainer-config FILE]
-//  [--dataset DIR] [--no-final-validation]`
+//  [--dataset DIR] [--no-final-validation] [--nproc N | --world-size W --rank R
+//  --master-addr HOST --master-port P] [--dist-timeout S]`
+#include <thread>
+
 #include "commands.h"
+#include "medseg/core/error.h"
 #include "medseg/core/log.h"
 #include "medseg/train/kfold_split.h"
+#include "medseg/train/local_launcher.h"
 #include "medseg/train/trainer.h"
 
 namespace medseg::app {
+
+namespace {
+
+// The data-parallel settings: the torchrun variables, overridden by the flags given.
+DistributedOptions distributed_settings(const CLI::App& cmd, const DistributedOptions& flags) {
+  DistributedOptions o = distributed_options_from_environment();
+  if (cmd.count("--world-size")) o.world_size = flags.world_size;
+  if (cmd.count("--rank")) o.rank = flags.rank;
+  if (cmd.count("--local-rank")) o.local_rank = flags.local_rank;
+  if (cmd.count("--master-addr")) o.master_addr = flags.master_addr;
+  if (cmd.count("--master-port")) o.master_port = flags.master_port;
+  o.timeout_seconds = flags.timeout_seconds;
+  if (!std::getenv("LOCAL_WORLD_SIZE"))
+    o.local_world_size = std::max(o.local_world_size, o.local_rank + 1);
+  validate_distributed_options(o);
+  return o;
+}
+
+// --nproc N: this process becomes the launcher of N ranks, each a copy of this command line.
+int launch_ranks(const GlobalOptions& global, const CLI::App& cmd, int nproc,
+                 const DistributedOptions& flags) {
+  for (const char* option : {"--world-size", "--rank", "--local-rank"})
+    if (cmd.count(option))
+      throw UsageError(
+          "--nproc", std::string("starts the ranks itself; it cannot be combined with ") + option);
+  if (const char* rank = std::getenv("RANK"); rank != nullptr && *rank != '\0')
+    throw UsageError("--nproc",
+                     "starts the ranks itself, but RANK is set: a launcher started this process");
+  LaunchOptions launch;
+  launch.nproc = nproc;
+  launch.argv = remove_option(global.argv, "nproc");
+  if (cmd.count("--master-addr")) launch.master_addr = flags.master_addr;
+  if (cmd.count("--master-port")) launch.master_port = flags.master_port;
+  return launch_local_ranks(launch);
+}
+
+}  // namespace
 
 void add_train_command(CLI::App& app, const GlobalOptions& global) {
   struct Args {
@@ -15,6 +57,8 @@ void add_train_command(CLI::App& app, const GlobalOptions& global) {
     int epochs = 0, iterations = 0, val_iterations = 0;
     uint64_t seed = 0;
     bool continue_training = false, save_probabilities = false, no_final_validation = false;
+    int nproc = 1;
+    DistributedOptions distributed;
   };
   auto args = std::make_shared<Args>();
   auto* cmd =
@@ -60,8 +104,46 @@ void add_train_command(CLI::App& app, const GlobalOptions& global) {
                 "Final validation: also save probabilities");
   cmd->add_flag("--no-final-validation", args->no_final_validation,
                 "Skip predicting and scoring the fold's validation cases at the end");
-  cmd->callback([args, epochs, iterations, val_iterations, seed, &global] {
-    apply_global_options(global);
+  cmd->add_option("--nproc", args->nproc,
+                  "Data-parallel training with N processes on this machine (started by medseg; "
+                  "the plan's batch is split between them)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--world-size", args->distributed.world_size,
+                  "Data parallel across machines: the number of ranks (default: $WORLD_SIZE or 1)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--rank", args->distributed.rank, "This process's rank (default: $RANK)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--local-rank", args->distributed.local_rank,
+                  "Its rank on this machine, picks cuda:<local rank> (default: $LOCAL_RANK)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--master-addr", args->distributed.master_addr,
+                  "Host of rank 0's rendezvous store (default: $MASTER_ADDR or 127.0.0.1)");
+  cmd->add_option("--master-port", args->distributed.master_port,
+                  "Its port (default: $MASTER_PORT or 29500; with --nproc a free port)")
+      ->check(CLI::Range(1, 65535));
+  cmd->add_option("--dist-timeout", args->distributed.timeout_seconds,
+                  "Seconds a rank waits for the others (rendezvous and each exchange)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->callback([args, cmd, epochs, iterations, val_iterations, seed, &global] {
+    if (args->nproc > 1) {
+      apply_global_options(global);
+      const int status = launch_ranks(global, *cmd, args->nproc, args->distributed);
+      if (status != 0) throw ExitStatus{status};
+      log().info("all {} ranks finished", args->nproc);
+      return;
+    }
+    const DistributedOptions distributed = distributed_settings(*cmd, args->distributed);
+    GlobalOptions rank_global = global;
+    if (distributed.enabled() && rank_global.threads <= 0) {  // the machine's ranks share its cores
+      const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+      rank_global.threads = std::max(1, cores / distributed.local_world_size);
+    }
+    apply_global_options(rank_global);
+    if (distributed.enabled()) {
+      set_log_prefix("[rank " + std::to_string(distributed.rank) + "] ");
+      if (distributed.rank != 0 && !global.verbose) log().set_level(spdlog::level::warn);
+    }
     TrainOptions o;
     o.work_dir = args->work_dir;
     o.configuration = args->configuration;
@@ -77,8 +159,10 @@ void add_train_command(CLI::App& app, const GlobalOptions& global) {
     o.dataset_dir = args->dataset;
     o.final_validation = !args->no_final_validation;
     o.save_probabilities = args->save_probabilities;
-    o.threads = global.threads;
+    o.threads = rank_global.threads;
+    o.distributed = distributed;
     const TrainResult result = train_fold(o);
+    if (distributed.enabled() && distributed.rank != 0) return;
     log().info("done: {} epochs, pseudo-Dice EMA {:.4f} (best {:.4f}); model in {}",
                result.epochs_completed, result.ema_pseudo_dice, result.best_ema_pseudo_dice,
                result.fold_dir.string());

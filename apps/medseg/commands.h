@@ -3,6 +3,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
 
 namespace medseg::app {
 
@@ -10,6 +12,12 @@ struct GlobalOptions {
   int threads = 0;  // <= 0: all cores
   bool verbose = false;
   bool quiet = false;
+  std::vector<std::string> argv;  // the command line as given (train --nproc restarts it per rank)
+};
+
+// Thrown by a command that has reported its failure itself: main ends with this status.
+struct ExitStatus {
+  int status = 1;
 };
 
 // Logger level, allocator and thread counts from the global options; every command's

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
   app::GlobalOptions global;
+  global.argv.assign(argv, argv + argc);
   app.add_flag("-v,--verbose", global.verbose, "Log debug details");
   app.add_flag("--quiet", global.quiet, "Log warnings and errors only");
   app.add_option("--threads", global.threads,
@@ -53,6 +54,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return 2;
+  } catch (const app::ExitStatus& e) {
+    return e.status;
   } catch (const UsageError& e) {
     log().error("{}", e.what());
     return 2;

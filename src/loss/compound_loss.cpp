@@ -38,6 +38,22 @@ void require_labels_in_range(const at::Tensor& labels, int64_t num_classes) {
                                     ") and is not the ignore label");
 }
 
+// `value` with its gradient scaled by `share` (the value itself unchanged).
+at::Tensor scale_gradient(const at::Tensor& value, double share) {
+  if (share == 1.0) return value;
+  return value * share + value.detach() * (1.0 - share);
+}
+
+// The Dice options of a term, and the gradient share of its value.
+std::pair<SoftDiceOptions, double> dice_setup(const CompoundLossOptions& o, bool do_bg) {
+  SoftDiceOptions dice{o.batch_dice, do_bg, o.smooth, {}};
+  if (o.batch_dice && o.sum_over_ranks) {
+    dice.sum_over_ranks = o.sum_over_ranks;
+    return {dice, 1.0};  // the global batch's Dice: this rank's gradient is already its share
+  }
+  return {dice, o.rank_share};
+}
+
 }  // namespace
 
 at::Tensor dice_ce_loss(const at::Tensor& logits, const at::Tensor& target,
@@ -58,8 +74,9 @@ at::Tensor dice_ce_loss(const at::Tensor& logits, const at::Tensor& target,
     onehot =
         at::zeros(logits.sizes(), logits.options().dtype(at::kBool)).scatter_(1, labels_dice, true);
   }
-  const SoftDiceOptions dice{options.batch_dice, /*do_bg=*/false, options.smooth};
-  const at::Tensor dc = soft_dice_loss(at::softmax(logits, 1), onehot, dice, mask);
+  const auto [dice, dice_share] = dice_setup(options, /*do_bg=*/false);
+  const at::Tensor dc =
+      scale_gradient(soft_dice_loss(at::softmax(logits, 1), onehot, dice, mask), dice_share);
 
   at::Tensor ce = at::zeros({}, logits.options());
   if (num_valid > 0) {
@@ -68,7 +85,7 @@ at::Tensor dice_ce_loss(const at::Tensor& logits, const at::Tensor& target,
         logits, labels.squeeze(1),
         F::CrossEntropyFuncOptions().ignore_index(options.ignore_label.value_or(-100)));
   }
-  return options.weight_ce * ce + options.weight_dice * dc;
+  return options.weight_ce * scale_gradient(ce, options.rank_share) + options.weight_dice * dc;
 }
 
 at::Tensor dice_bce_loss(const at::Tensor& logits, const at::Tensor& target,
@@ -92,8 +109,9 @@ at::Tensor dice_bce_loss(const at::Tensor& logits, const at::Tensor& target,
     mask = target.slice(1, regions) == 0;
     region_target = target.slice(1, 0, regions);
   }
-  const SoftDiceOptions dice{options.batch_dice, /*do_bg=*/true, options.smooth};
-  const at::Tensor dc = soft_dice_loss(at::sigmoid(logits), region_target, dice, mask);
+  const auto [dice, dice_share] = dice_setup(options, /*do_bg=*/true);
+  const at::Tensor dc =
+      scale_gradient(soft_dice_loss(at::sigmoid(logits), region_target, dice, mask), dice_share);
 
   const at::Tensor float_target = region_target.to(logits.scalar_type());
   at::Tensor bce;
@@ -107,7 +125,7 @@ at::Tensor dice_bce_loss(const at::Tensor& logits, const at::Tensor& target,
   } else {
     bce = at::binary_cross_entropy_with_logits(logits, float_target);
   }
-  return options.weight_ce * bce + options.weight_dice * dc;
+  return options.weight_ce * scale_gradient(bce, options.rank_share) + options.weight_dice * dc;
 }
 
 }  // namespace medseg

@@ -46,6 +46,13 @@ at::Tensor soft_dice_loss(const at::Tensor& probabilities, const at::Tensor& one
     intersect = intersect.sum(0);
     sum_pred = sum_pred.sum(0);
     sum_gt = sum_gt.sum(0);
+    if (options.sum_over_ranks) {
+      const at::Tensor local = at::stack({intersect, sum_pred, sum_gt.to(intersect.scalar_type())});
+      const at::Tensor global = local + (options.sum_over_ranks(local.detach()) - local.detach());
+      intersect = global[0];
+      sum_pred = global[1];
+      sum_gt = global[2];
+    }
   }
   const at::Tensor dc =
       (2 * intersect + options.smooth) / at::clamp_min(sum_gt + sum_pred + options.smooth, 1e-8);

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "medseg/core/log.h"
+#include "medseg/train/distributed.h"
 #include "medseg/train/interrupt.h"
 #include "medseg/train/learning_rate.h"
 
@@ -18,6 +19,17 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// An interrupt seen by any rank stops every rank at the same iteration.
+bool stop_requested(const EpochResources& r) {
+  return r.step.communicator != nullptr ? r.step.communicator->any(interrupt_requested()) : interrupt_requested();
+}
+
+// The mean over the ranks of a per-rank sum (the rank's own value in one process).
+double mean_over_ranks(const EpochResources& r, const at::Tensor& sum) {
+  const double local = sum.defined() ? sum.item<double>() : 0.0;
+  return r.step.communicator != nullptr ? r.step.communicator->mean(local) : local;
+}
+
 // The training iterations; false when interrupted (state updated to resume there).
 bool train_iterations(EpochResources& r, TrainingState& state) {
   const auto start = Clock::now();
@@ -25,7 +37,7 @@ bool train_iterations(EpochResources& r, TrainingState& state) {
   r.network->train();
   bool done = true;
   while (state.iteration < r.settings.iterations_per_epoch) {
-    if (interrupt_requested()) {
+    if (stop_requested(r)) {
       done = false;
       break;
     }
@@ -35,7 +47,7 @@ bool train_iterations(EpochResources& r, TrainingState& state) {
     ++state.iteration;
     if (r.on_iteration) r.on_iteration(state.epoch, state.iteration);
   }
-  if (loss_sum.defined()) state.partial_loss_sum += loss_sum.item<double>();
+  state.partial_loss_sum += mean_over_ranks(r, loss_sum);
   state.partial_train_seconds += seconds_since(start);
   state.partial_wait_seconds += r.train_batches->take_wait_seconds();
   state.next_train_batch = r.train_batches->next_index();
@@ -49,12 +61,13 @@ bool validation_iterations(EpochResources& r, const TrainingState& state, EpochR
   r.dice.reset();
   at::Tensor loss_sum;
   for (int i = 0; i < r.settings.val_iterations; ++i) {
-    if (interrupt_requested()) return false;
+    if (stop_requested(r)) return false;
     const Batch batch = r.val_batches->next();
     const at::Tensor loss = validation_step(r.network, *r.loss, batch, r.dice, r.step).to(at::kDouble);
     loss_sum = loss_sum.defined() ? loss_sum + loss : loss;
   }
-  record.val_loss = loss_sum.item<double>() / r.settings.val_iterations;
+  record.val_loss = mean_over_ranks(r, loss_sum) / r.settings.val_iterations;
+  if (r.step.communicator != nullptr) r.dice.sum_over_ranks(r.step.communicator->summer());
   record.pseudo_dice = r.dice.per_class();
   record.mean_pseudo_dice = mean_ignoring_nan(record.pseudo_dice);
   record.ema_pseudo_dice = update_ema(state.ema_pseudo_dice, record.mean_pseudo_dice, r.settings.pseudo_dice_ema);

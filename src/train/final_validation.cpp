@@ -61,9 +61,8 @@ EvaluationSummary evaluate_cases(const fs::path& reference_dir, const fs::path& 
   return summary;
 }
 
-EvaluationSummary run_final_validation(const Plans& plans, const std::string& configuration,
-                                       const DatasetInfo& dataset, UNet network, c10::Device device,
-                                       const FinalValidationOptions& options) {
+void predict_validation_cases(const Plans& plans, const std::string& configuration, const DatasetInfo& dataset,
+                              UNet network, c10::Device device, const FinalValidationOptions& options) {
   const auto raw = raw_cases_by_id(options.dataset_dir, dataset);
   std::vector<const CaseFiles*> cases;
   for (const auto& id : options.case_ids) {
@@ -86,7 +85,6 @@ EvaluationSummary run_final_validation(const Plans& plans, const std::string& co
     predictor.predict_case(cases[i]->images, options.output_dir / (cases[i]->id + dataset.file_ending));
     log().debug("validation case {}/{}: {}", i + 1, cases.size(), cases[i]->id);
   }
-  return evaluate_cases(options.reference_dir, options.output_dir, options.case_ids, dataset, options.threads);
 }
 
 }  // namespace medseg

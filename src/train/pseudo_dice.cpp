@@ -88,6 +88,14 @@ std::vector<double> PseudoDice::per_class() const {
 
 void PseudoDice::reset() { tp_ = fp_ = fn_ = at::Tensor(); }
 
+void PseudoDice::sum_over_ranks(const std::function<at::Tensor(const at::Tensor&)>& sum) {
+  if (!tp_.defined()) throw Error("pseudo-Dice", "nothing to sum over the ranks: no batch was added");
+  const at::Tensor all = sum(at::stack({tp_, fp_, fn_}));
+  tp_ = all[0];
+  fp_ = all[1];
+  fn_ = all[2];
+}
+
 
 double update_ema(double previous, double value, double old_weight) {
   if (std::isnan(value)) return previous;

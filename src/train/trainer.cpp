@@ -13,6 +13,7 @@
 #include "medseg/nn/checkpoint.h"
 #include "medseg/preprocess/case_storage.h"
 #include "medseg/preprocess/dataset_preprocessor.h"
+#include "medseg/train/distributed.h"
 #include "medseg/train/epoch_runner.h"
 #include "medseg/train/final_validation.h"
 #include "medseg/train/interrupt.h"
@@ -96,9 +97,11 @@ void check_resumed_run(const CheckpointRecord& r, const TrainOptions& o, const f
                                    ", not " + o.configuration + " " + fold_folder_name(o.fold));
 }
 
-SegmentationLoss make_loss(const Inputs& in, const TrainerSettings& s) {
+SegmentationLoss make_loss(const Inputs& in, const TrainerSettings& s, Communicator* comm, double rank_share) {
   SegmentationLossOptions options;
   options.terms.batch_dice = in.config.batch_dice;
+  options.terms.rank_share = rank_share;
+  if (comm != nullptr) options.terms.sum_over_ranks = comm->summer();
   options.terms.ignore_label = in.dataset.ignore_label;
   options.terms.weight_ce = s.loss_weight_ce;
   options.terms.weight_dice = s.loss_weight_dice;
@@ -129,6 +132,24 @@ void save(const fs::path& path, UNet& network, torch::optim::Optimizer& optimize
 
 int resumed_epoch(const std::optional<CheckpointRecord>& resumed) { return resumed ? resumed->state.epoch : -1; }
 
+// `--device cuda` in a data-parallel run: each rank takes the GPU of its local rank.
+c10::Device rank_device(const TrainOptions& o) {
+  const c10::Device device = parse_device(o.device);
+  if (o.distributed.enabled() && device.is_cuda() && !device.has_index())
+    return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(o.distributed.local_rank));
+  return device;
+}
+
+// The final validation cases this rank predicts: every world_size-th from its rank on.
+std::vector<std::string> rank_cases(const std::vector<std::string>& ids, const Communicator* comm) {
+  if (comm == nullptr) return ids;
+  std::vector<std::string> mine;
+  for (std::size_t i = static_cast<std::size_t>(comm->rank()); i < ids.size();
+       i += static_cast<std::size_t>(comm->world_size()))
+    mine.push_back(ids[i]);
+  return mine;
+}
+
 void write_progress(const FoldPaths& paths, const TrainingState& state) {
   write_training_log(paths.training_log, state.history);
   write_progress_plot(paths.progress_plot, state.history);
@@ -139,7 +160,14 @@ void write_progress(const FoldPaths& paths, const TrainingState& state) {
 TrainResult train_fold(const TrainOptions& o) {
   if (o.continue_training && !o.pretrained.empty())
     throw UsageError("--pretrained", "cannot be combined with --continue (the checkpoint has the weights)");
+  const c10::Device device = rank_device(o);
+  std::unique_ptr<Communicator> comm;
+  if (o.distributed.enabled()) comm = Communicator::connect(o.distributed, device);
+  const bool writer = comm == nullptr || comm->rank() == 0;  // the one rank that writes files
+  // Rank 0 reads first: it writes splits_final.json when the work folder has none.
+  if (!writer) comm->barrier();
   const Inputs in = read_inputs(o);
+  if (writer && comm) comm->barrier();
   fs::path dataset_dir;
   if (o.final_validation) {
     if (o.dataset_dir.empty() && !fs::exists(o.work_dir / kDatasetPathFile))
@@ -159,7 +187,6 @@ TrainResult train_fold(const TrainOptions& o) {
                                             "it, or remove the folder to start over");
   }
   const TrainerSettings settings = resolve_settings(o, resumed);
-  const c10::Device device = parse_device(o.device);
   configure_device_math(device, settings.mixed_precision);
   const RunIdentity run{o.configuration, o.fold, settings.seed};
 
@@ -180,8 +207,15 @@ TrainResult train_fold(const TrainOptions& o) {
     load_checkpoint(o.pretrained, *network);
     log().info("initial weights from {}", o.pretrained.string());
   }
-  fs::create_directories(in.paths.dir);
-  write_model_files(in.model_dir, in.plans, in.dataset, settings);
+  if (comm) {  // the same start on every rank, whatever each read
+    std::vector<at::Tensor> tensors = network->parameters();
+    for (const at::Tensor& b : network->buffers()) tensors.push_back(b);
+    comm->broadcast_from_rank0(tensors);
+  }
+  if (writer) {
+    fs::create_directories(in.paths.dir);
+    write_model_files(in.model_dir, in.plans, in.dataset, settings);
+  }
 
   const AugmentationSettings augmentation{settings.augmentation, settings.mirroring};
   BatchOptions train_options =
@@ -189,55 +223,78 @@ TrainResult train_fold(const TrainOptions& o) {
   train_options.sampler.oversample_foreground = settings.oversample_foreground;
   BatchOptions val_options = validation_batch_options(in.config, settings.deep_supervision, in.dataset.ignore_label);
   val_options.sampler.oversample_foreground = settings.oversample_foreground;
+  double rank_share = 1.0;
+  uint64_t batch_seed = settings.seed;
+  if (comm) {
+    const RankBatch share =
+        rank_batch(in.config.batch_size, settings.oversample_foreground, comm->world_size(), comm->rank());
+    for (BatchOptions* b : {&train_options, &val_options}) {
+      b->batch_size = share.batch_size;
+      b->sampler.oversample_foreground = share.oversample_foreground;
+    }
+    rank_share = static_cast<double>(share.batch_size) / static_cast<double>(in.config.batch_size);
+    batch_seed = rank_seed(settings.seed, comm->rank());
+  }
   auto train_source = std::make_shared<PreprocessedCaseSource>(in.data_dir, in.split.train, in.dataset);
   auto val_source = std::make_shared<PreprocessedCaseSource>(in.data_dir, in.split.val, in.dataset);
-  const SegmentationLoss loss = make_loss(in, settings);
+  const SegmentationLoss loss =
+      make_loss(in, settings, in.config.batch_dice ? comm.get() : nullptr, rank_share);
 
   std::string patch;
   for (const int64_t edge : in.config.patch_size) patch += (patch.empty() ? "" : "x") + std::to_string(edge);
   log().info("training {} {} on {}: {} training and {} validation cases, {} epochs x {} iterations, batch {} of {}",
              o.configuration, fold_folder_name(o.fold), device.str(), in.split.train.size(), in.split.val.size(),
              settings.num_epochs, settings.iterations_per_epoch, in.config.batch_size, patch);
+  if (comm)
+    log().info("data parallel: {} ranks over {} ({}), {} samples of each batch on rank {}", comm->world_size(),
+               comm->backend(), o.distributed.master_addr + ":" + std::to_string(o.distributed.master_port),
+               train_options.batch_size, comm->rank());
   if (state.epoch < settings.num_epochs) {
     // Only the training loop stops cleanly on SIGINT / SIGTERM; in the final validation they
     // end the process as usual (its outputs are written atomically).
     InterruptHandlers interrupt_handlers;
-    BatchStream train_batches(train_source, train_options, train_batch_seed(settings.seed), state.next_train_batch,
+    BatchStream train_batches(train_source, train_options, train_batch_seed(batch_seed), state.next_train_batch,
                               device, settings.loader_workers);
-    BatchStream val_batches(val_source, val_options, val_batch_seed(settings.seed), state.next_val_batch, device,
+    BatchStream val_batches(val_source, val_options, val_batch_seed(batch_seed), state.next_val_batch, device,
                             settings.loader_workers);
     EpochResources resources{network, &optimizer, &loss, &train_batches, &val_batches,
                              StepOptions{uses_autocast(device, settings.mixed_precision), settings.grad_clip_norm,
-                                         region_values(in.dataset), in.dataset.ignore_label},
+                                         region_values(in.dataset), in.dataset.ignore_label, comm.get()},
                              settings, PseudoDice(region_values(in.dataset), in.dataset.ignore_label),
                              o.on_iteration};
     while (state.epoch < settings.num_epochs) {
       if (!run_epoch(resources, state)) {
-        save(in.paths.latest, network, optimizer, state, run, settings, in.plans, device);
+        if (writer) save(in.paths.latest, network, optimizer, state, run, settings, in.plans, device);
         throw Error("medseg train", "interrupted in epoch " + std::to_string(state.epoch + 1) + "/" +
                                         std::to_string(settings.num_epochs) + " after iteration " +
-                                        std::to_string(state.iteration) + "; saved " + in.paths.latest.string() +
-                                        " (resume with --continue)");
+                                        std::to_string(state.iteration) + "; " + (writer ? "" : "rank 0 ") +
+                                        "saved " + in.paths.latest.string() + " (resume with --continue)");
       }
       const EpochRecord& record = state.history.back();
       log().info("{}", epoch_summary_line(record, settings.num_epochs));
-      write_progress(in.paths, state);
+      if (writer) write_progress(in.paths, state);
       if (std::isfinite(record.ema_pseudo_dice) && !(record.ema_pseudo_dice <= state.best_ema)) {
         state.best_ema = record.ema_pseudo_dice;
-        save(in.paths.best, network, optimizer, state, run, settings, in.plans, device);
+        if (writer) save(in.paths.best, network, optimizer, state, run, settings, in.plans, device);
         log().info("new best pseudo-Dice EMA {:.4f}: saved {}", state.best_ema, in.paths.best.string());
       }
-      if (state.epoch % settings.checkpoint_every == 0 && state.epoch < settings.num_epochs)
+      if (writer && state.epoch % settings.checkpoint_every == 0 && state.epoch < settings.num_epochs)
         save(in.paths.latest, network, optimizer, state, run, settings, in.plans, device);
     }
   }
+  if (comm) {
+    comm->check_replicas_identical(network->parameters());
+    log().info("the weights are identical on all {} ranks", comm->world_size());
+  }
   // Also when --continue asks for no more epochs than are done: the run ends here.
-  if (!fs::exists(in.paths.final) || state.epoch > resumed_epoch(resumed)) {
+  const bool write_final = !fs::exists(in.paths.final) || state.epoch > resumed_epoch(resumed);
+  if (comm) comm->barrier();  // every rank has looked for checkpoint_final before rank 0 writes it
+  if (writer && write_final) {
     save(in.paths.final, network, optimizer, state, run, settings, in.plans, device);
     std::error_code ignored;
     fs::remove(in.paths.latest, ignored);  // final supersedes it, as in the reference
   }
-  write_progress(in.paths, state);
+  if (writer) write_progress(in.paths, state);
 
   TrainResult result{in.paths.dir, state.epoch, state.ema_pseudo_dice, state.best_ema, std::nullopt};
   if (o.final_validation) {
@@ -245,12 +302,16 @@ TrainResult train_fold(const TrainOptions& o) {
     v.dataset_dir = dataset_dir;
     v.reference_dir = o.work_dir / "gt_segmentations";
     v.output_dir = in.paths.validation;
-    v.case_ids = in.split.val;
+    v.case_ids = rank_cases(in.split.val, comm.get());
     v.step_size = settings.validation_step_size;
     v.mirroring = settings.augmentation && settings.mirroring;
     v.save_probabilities = o.save_probabilities;
     v.threads = o.threads;
-    const EvaluationSummary summary = run_final_validation(in.plans, o.configuration, in.dataset, network, device, v);
+    predict_validation_cases(in.plans, o.configuration, in.dataset, network, device, v);
+    if (comm) comm->barrier();  // every rank's share is written
+    if (!writer) return result;
+    const EvaluationSummary summary =
+        evaluate_cases(v.reference_dir, v.output_dir, in.split.val, in.dataset, v.threads);
     const auto it = summary.foreground_mean.find("Dice");
     if (it != summary.foreground_mean.end()) result.validation_dice = it->second;
     log().info("final validation: mean foreground Dice {:.4f} over {} cases ({})", result.validation_dice.value_or(NAN),

@@ -4,6 +4,7 @@
 
 #include "medseg/core/error.h"
 #include "medseg/loss/regions.h"
+#include "medseg/train/distributed.h"
 #include "medseg/train/mixed_precision.h"
 
 namespace medseg {
@@ -39,6 +40,7 @@ at::Tensor train_step(UNet& network, torch::optim::Optimizer& optimizer, const S
     value = loss(network->forward(batch.data), targets);
   }
   value.backward();
+  if (options.communicator != nullptr) options.communicator->sum_gradients(network->parameters());
   clip_gradient_norm(network->parameters(), options.grad_clip_norm);
   optimizer.step();
   return value.detach();

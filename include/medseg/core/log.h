@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <memory>
+#include <string>
 
 namespace medseg {
 
@@ -15,5 +16,8 @@ enum class Verbosity { kQuiet, kNormal, kVerbose };
 
 // Console sink on stderr with a compact pattern, at the level the verbosity asks for.
 void install_console_logger(Verbosity verbosity);
+
+// Puts `prefix` before every message (e.g. "[rank 1] " in a data-parallel run); "" removes it.
+void set_log_prefix(const std::string& prefix);
 
 }  // namespace medseg

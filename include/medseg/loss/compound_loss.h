@@ -5,6 +5,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <optional>
 
 namespace medseg {
@@ -15,6 +16,13 @@ struct CompoundLossOptions {
   std::optional<int> ignore_label;  // dataset.json's "ignore" label value
   double weight_ce = 1.0;           // weight of the (binary) cross-entropy term
   double weight_dice = 1.0;         // weight of the Dice term
+  // Data-parallel training (train/distributed.h): gradients are summed over the ranks, so each
+  // rank's gradient must be its share of the global batch's. rank_share (this rank's samples /
+  // the global batch) scales the gradient of the batch-mean terms (cross-entropy, per-sample
+  // Dice); with batch Dice, sum_over_ranks makes the Dice statistics global instead. The
+  // returned value stays this rank's loss. Defaults: one process.
+  double rank_share = 1.0;
+  std::function<at::Tensor(const at::Tensor&)> sum_over_ranks;
 };
 
 // logits: (B, C, spatial...). target: integer labels in [0, C) or the ignore label, shaped

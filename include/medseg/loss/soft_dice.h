@@ -5,12 +5,18 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <functional>
+
 namespace medseg {
 
 struct SoftDiceOptions {
   bool batch_dice = false;  // one Dice per class over the whole batch, else per sample
   bool do_bg = false;       // include channel 0 (false for softmax classes, true for regions)
   double smooth = 1e-5;
+  // Data-parallel training with batch Dice: sums the batch's statistics over every rank, so the
+  // Dice is the global batch's. The other ranks' parts carry no gradient: this rank's gradient
+  // is its own share of the global loss's (train/distributed.h sums them).
+  std::function<at::Tensor(const at::Tensor&)> sum_over_ranks;
 };
 
 // probabilities: (B, C, spatial...) after softmax / sigmoid. onehot: same shape, 0 / 1 (any

@@ -1,7 +1,8 @@
 // The end of a fold's training (the reference's perform_actual_validation): every validation
 // case predicted from its raw images with the real predictor (sliding window, Gaussian
 // weighting, mirroring as trained), written as <output_dir>/<case><file_ending>, and scored
-// against the reference labels into <output_dir>/summary.json (+ summary.csv).
+// against the reference labels into <output_dir>/summary.json (+ summary.csv):
+// predict_validation_cases, then evaluate_cases.
 #pragma once
 
 #include <c10/core/Device.h>
@@ -28,11 +29,11 @@ struct FinalValidationOptions {
   int threads = 0;  // export and evaluation threads; <= 0: all cores
 };
 
-// Predicts with `network` as it is (in memory; switched to inference mode) and evaluates only
-// the listed cases. Throws Error naming the case when its raw images or reference are missing.
-EvaluationSummary run_final_validation(const Plans& plans, const std::string& configuration,
-                                       const DatasetInfo& dataset, UNet network,
-                                       c10::Device device, const FinalValidationOptions& options);
+// Predicts the listed cases with `network` as it is (in memory; switched to inference mode),
+// writing <output_dir>/<case><file_ending>; data-parallel ranks each predict their share. Throws
+// Error naming the case when its raw images are missing.
+void predict_validation_cases(const Plans& plans, const std::string& configuration, const DatasetInfo& dataset,
+                              UNet network, c10::Device device, const FinalValidationOptions& options);
 
 // Scores the predictions of `case_ids` in `prediction_dir` against `reference_dir` (and no other
 // reference case), writing <prediction_dir>/summary.json.

@@ -6,6 +6,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -29,6 +30,9 @@ class PseudoDice {
   // in prediction or reference. Empty before the first add.
   std::vector<double> per_class() const;
   void reset();
+  // Data-parallel validation: replaces the counts by their sums over every rank (`sum` is the
+  // Communicator's). Every rank must have added at least one batch.
+  void sum_over_ranks(const std::function<at::Tensor(const at::Tensor&)>& sum);
 
  private:
   std::vector<std::vector<int>> regions_;

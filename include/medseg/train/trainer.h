@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "medseg/train/distributed_options.h"
 #include "medseg/train/trainer_settings.h"
 
 namespace medseg {
@@ -37,6 +38,10 @@ struct TrainOptions {
   bool final_validation = true;
   bool save_probabilities = false;     // final validation: also write probabilities
   int threads = 0;                     // final validation's export and evaluation; <= 0: all
+  // Data-parallel training (world_size > 1): this process is one rank; the plan's batch is the
+  // global batch, split across the ranks. Only rank 0 writes the model folder (the final
+  // validation's predictions are shared out); every rank ends with the same weights.
+  DistributedOptions distributed;
   // Called after every training iteration with (epoch, iterations done in it); tests use it
   // to interrupt a run at a known point.
   std::function<void(int epoch, int iteration)> on_iteration;
@@ -52,7 +57,8 @@ struct TrainResult {
 
 // Trains (or continues) the fold. Throws UsageError for bad options (a missing --dataset for the
 // final validation, --continue without a checkpoint, ...), Error for bad inputs, and
-// Error("... interrupted ...") after SIGINT / SIGTERM, once checkpoint_latest is saved.
+// Error("... interrupted ...") after SIGINT / SIGTERM, once checkpoint_latest is saved. In a
+// data-parallel run, Error("distributed training ...") on every rank when one fails.
 TrainResult train_fold(const TrainOptions& options);
 
 }  // namespace medseg

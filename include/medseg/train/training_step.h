@@ -20,11 +20,16 @@ class Optimizer;
 
 namespace medseg {
 
+class Communicator;
+
 struct StepOptions {
   bool autocast = false;                   // bf16 autocast (CUDA)
   double grad_clip_norm = 12.0;            // <= 0: no clipping
   std::vector<std::vector<int>> regions;   // region-based training: the regions' label values
   std::optional<int> ignore_label;
+  // Data-parallel training: gradients summed over the ranks before clipping (the loss gives
+  // each rank its share: CompoundLossOptions::rank_share). Null: one process.
+  Communicator* communicator = nullptr;
 };
 
 // The batch's targets as the loss takes them: the label maps, or for region-based training one
@@ -35,7 +40,8 @@ std::vector<at::Tensor> loss_targets(const Batch& batch, const StepOptions& opti
 // clip_grad_norm_, without reading the norm back to the host).
 void clip_gradient_norm(const std::vector<at::Tensor>& parameters, double max_norm);
 
-// Forward, loss, backward, clipping, optimizer step. Returns the loss, detached.
+// Forward, loss, backward, (gradient sum over the ranks), clipping, optimizer step. Returns the
+// loss, detached.
 at::Tensor train_step(UNet& network, torch::optim::Optimizer& optimizer, const SegmentationLoss& loss,
                       const Batch& batch, const StepOptions& options);
 
