@@ -8,6 +8,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$(realpath -m "${1:-$PWD/demo-work}")
+started=$SECONDS
 bash "$root/scripts/install-deps.sh"
 MEDSEG_BUILD_TARGETS=medseg bash "$root/scripts/build.sh"   # the binary only: the tests are scripts/test.sh's
+echo "demo: set-up and build took $((SECONDS - started)) s"
 bash "$root/scripts/demo-pipeline.sh" "${MEDSEG_BUILD_DIR:-$root/build}/medseg" "$work"
+echo "demo: finished in $((SECONDS - started)) s, set-up included"

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 namespace medseg {
-namespace {
 
 uint64_t splitmix64(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
@@ -11,6 +10,8 @@ uint64_t splitmix64(uint64_t x) {
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
   return x ^ (x >> 31);
 }
+
+namespace {
 
 constexpr uint64_t kBatchStream = 1;
 constexpr uint64_t kSampleStream = 2;

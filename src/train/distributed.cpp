@@ -17,6 +17,7 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include "medseg/core/error.h"
+#include "medseg/data/random.h"
 
 namespace medseg {
 
@@ -33,13 +34,6 @@ int env_int(const char* name, int fallback) {
   }
   throw UsageError(name,
                    std::string("environment variable is '") + value + "', not a whole number");
-}
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
 }
 
 // The collectives medseg uses, over whichever process-group class the backend is (their common

@@ -13,8 +13,6 @@ namespace medseg {
 
 namespace {
 
-nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-
 double number_from(const nlohmann::json& v, const std::string& where, const std::string& key) {
   if (v.is_null()) return std::numeric_limits<double>::quiet_NaN();
   if (!v.is_number()) throw Error(where, "key '" + key + "' must be a number or null, got " + v.dump());
@@ -43,12 +41,14 @@ std::string fixed(double v, int digits) {
 
 }  // namespace
 
+nlohmann::json json_number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
 nlohmann::json to_json(const EpochRecord& r) {
   nlohmann::json j{{"epoch", r.epoch}};
   nlohmann::json dice = nlohmann::json::array();
-  for (double d : r.pseudo_dice) dice.push_back(number(d));
+  for (double d : r.pseudo_dice) dice.push_back(json_number(d));
   j["pseudo_dice"] = dice;
-  visit_numbers(r, [&](const char* key, double v) { j[key] = number(v); });
+  visit_numbers(r, [&](const char* key, double v) { j[key] = json_number(v); });
   return j;
 }
 

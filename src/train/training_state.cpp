@@ -4,24 +4,17 @@
 
 #include "medseg/core/error.h"
 #include "medseg/core/json_reader.h"
+#include "medseg/data/random.h"
 #include "medseg/train/kfold_split.h"
 
 namespace medseg {
 
 namespace {
 
-nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-
 double number_or_nan(const nlohmann::json& v) {
   return v.is_number() ? v.get<double>() : std::numeric_limits<double>::quiet_NaN();
 }
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 }  // namespace
 
@@ -36,8 +29,8 @@ nlohmann::json checkpoint_meta(const TrainingState& s, const RunIdentity& run, c
           {"fold", run.fold == kFoldAll ? nlohmann::json("all") : nlohmann::json(run.fold)},
           {"epoch", s.epoch},
           {"iteration", s.iteration},
-          {"ema_pseudo_dice", number(s.ema_pseudo_dice)},
-          {"best_ema", number(s.best_ema)},
+          {"ema_pseudo_dice", json_number(s.ema_pseudo_dice)},
+          {"best_ema", json_number(s.best_ema)},
           {"seed", run.seed},
           {"rng",
            {{"torch_seed", run.seed},

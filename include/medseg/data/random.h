@@ -11,6 +11,9 @@ namespace medseg {
 
 using Rng = std::mt19937_64;
 
+// The splitmix64 mixing step (Steele et al.): a well-spread 64-bit value from any input.
+uint64_t splitmix64(uint64_t x);
+
 // A generator for one stream: (seed, stream, index) mixed with splitmix64.
 Rng make_rng(uint64_t seed, uint64_t stream, uint64_t index);
 

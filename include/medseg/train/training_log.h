@@ -24,6 +24,9 @@ struct EpochRecord {
   double val_loader_wait_seconds = 0;
 };
 
+// A number as JSON: NaN and infinities (which JSON lacks) as null.
+nlohmann::json json_number(double value);
+
 // NaN is written as null and read back as NaN.
 nlohmann::json to_json(const EpochRecord& record);
 EpochRecord epoch_record_from_json(const nlohmann::json& json, const std::string& where);
