@@ -9,7 +9,7 @@ PACKAGES=(
   libinsighttoolkit5-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  time python3
+  time python3 procps
 )
 
 missing=()
