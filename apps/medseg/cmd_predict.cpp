@@ -1,6 +1,7 @@
 // `medseg predict -i <file|folder> -o <folder> -m <model_folder> [-f 0 1 .. | all] [-c conf]
 //  [--checkpoint final|best|latest] [--step 0.5] [--no-mirroring] [--save-probabilities]
-//  [--device cpu|cuda] [--num-parts N --part-id K] [--tile-batch B] [--mirror-group G] [--no-postprocessing]
+//  [--device cpu|cuda] [--num-parts N --part-id K] [--tile-batch B] [--mirror-group G]
+//  [--no-postprocessing]
 //  [--previous-stage <folder>] [--continue]`
 #include <torch/torch.h>
 

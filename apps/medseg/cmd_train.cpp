@@ -3,11 +3,10 @@
 //  [--pretrained CHECKPOINT] [--seed S] [--save-probabilities] [--trainer-config FILE]
 //  [--dataset DIR] [--no-final-validation] [--nproc N | --world-size W --rank R
 //  --master-addr HOST --master-port P] [--dist-timeout S]`
-#include <thread>
-
 #include "commands.h"
 #include "medseg/core/error.h"
 #include "medseg/core/log.h"
+#include "medseg/core/parallel.h"
 #include "medseg/train/kfold_split.h"
 #include "medseg/train/local_launcher.h"
 #include "medseg/train/trainer.h"
@@ -136,8 +135,7 @@ void add_train_command(CLI::App& app, const GlobalOptions& global) {
     const DistributedOptions distributed = distributed_settings(*cmd, args->distributed);
     GlobalOptions rank_global = global;
     if (distributed.enabled() && rank_global.threads <= 0) {  // the machine's ranks share its cores
-      const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-      rank_global.threads = std::max(1, cores / distributed.local_world_size);
+      rank_global.threads = std::max(1, default_thread_count() / distributed.local_world_size);
     }
     apply_global_options(rank_global);
     if (distributed.enabled()) {

@@ -7,7 +7,7 @@ namespace medseg {
 namespace {
 constexpr const char* kLoggerName = "medseg";
 constexpr const char* kPattern = "%^[%l]%$ %v";
-}
+}  // namespace
 
 spdlog::logger& log() {
   auto logger = spdlog::get(kLoggerName);
@@ -21,9 +21,15 @@ spdlog::logger& log() {
 void install_console_logger(Verbosity verbosity) {
   auto& logger = log();
   switch (verbosity) {
-    case Verbosity::kQuiet: logger.set_level(spdlog::level::warn); break;
-    case Verbosity::kNormal: logger.set_level(spdlog::level::info); break;
-    case Verbosity::kVerbose: logger.set_level(spdlog::level::debug); break;
+    case Verbosity::kQuiet:
+      logger.set_level(spdlog::level::warn);
+      break;
+    case Verbosity::kNormal:
+      logger.set_level(spdlog::level::info);
+      break;
+    case Verbosity::kVerbose:
+      logger.set_level(spdlog::level::debug);
+      break;
   }
 }
 

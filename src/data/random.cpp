@@ -39,7 +39,9 @@ double uniform(Rng& rng, double lo, double hi) {
   return lo + (hi - lo) * u;
 }
 
-bool chance(Rng& rng, double p) { return uniform(rng, 0.0, 1.0) < p; }
+bool chance(Rng& rng, double p) {
+  return uniform(rng, 0.0, 1.0) < p;
+}
 
 int64_t uniform_int(Rng& rng, int64_t lo, int64_t hi) {
   if (hi <= lo) return lo;

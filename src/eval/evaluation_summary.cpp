@@ -15,7 +15,6 @@ using nlohmann::json;
 
 namespace {
 
-
 json number_or_null(double v) {
   return std::isfinite(v) ? json(v) : json(nullptr);
 }

@@ -21,20 +21,8 @@
 
 namespace medseg {
 
-namespace {
-
-int env_int(const char* name, int fallback) {
-  const char* value = std::getenv(name);
-  if (value == nullptr || *value == '\0') return fallback;
-  try {
-    std::size_t used = 0;
-    const int parsed = std::stoi(value, &used);
-    if (used == std::string(value).size()) return parsed;
-  } catch (const std::exception&) {
-  }
-  throw UsageError(name,
-                   std::string("environment variable is '") + value + "', not a whole number");
-}
+// Named (not anonymous): Communicator::Impl, declared in the header, holds one.
+namespace process_group_detail {
 
 // The collectives medseg uses, over whichever process-group class the backend is (their common
 // base differs between libtorch 1.13 and 2.x, the calls do not).
@@ -63,6 +51,23 @@ class CollectivesOf final : public Collectives {
  private:
   c10::intrusive_ptr<Group> group_;
 };
+
+}  // namespace process_group_detail
+
+namespace {
+
+int env_int(const char* name, int fallback) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return fallback;
+  try {
+    std::size_t used = 0;
+    const int parsed = std::stoi(value, &used);
+    if (used == std::string(value).size()) return parsed;
+  } catch (const std::exception&) {
+  }
+  throw UsageError(name,
+                   std::string("environment variable is '") + value + "', not a whole number");
+}
 
 bool is_loopback(const std::string& address) {
   return address == "localhost" || address.rfind("127.", 0) == 0 || address == "::1";
@@ -137,7 +142,7 @@ struct Communicator::Impl {
   DistributedOptions options;
   std::string backend;
   c10::intrusive_ptr<c10d::Store> store;
-  std::unique_ptr<Collectives> group;
+  std::unique_ptr<process_group_detail::Collectives> group;
 
   [[noreturn]] void fail(const std::string& what, const std::exception& e) const {
     throw Error("distributed training (rank " + std::to_string(options.rank) + " of " +
@@ -186,7 +191,7 @@ std::unique_ptr<Communicator> Communicator::connect(const DistributedOptions& op
     if (device.is_cuda()) {
       auto nccl = c10d::ProcessGroupNCCL::Options::create();
       nccl->timeout = timeout;
-      impl->group = std::make_unique<CollectivesOf<c10d::ProcessGroupNCCL>>(
+      impl->group = std::make_unique<process_group_detail::CollectivesOf<c10d::ProcessGroupNCCL>>(
           c10::make_intrusive<c10d::ProcessGroupNCCL>(impl->store, options.rank, options.world_size,
                                                       nccl));
       impl->backend = "nccl";
@@ -203,7 +208,7 @@ std::unique_ptr<Communicator> Communicator::connect(const DistributedOptions& op
         gloo->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
       else
         gloo->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-      impl->group = std::make_unique<CollectivesOf<c10d::ProcessGroupGloo>>(
+      impl->group = std::make_unique<process_group_detail::CollectivesOf<c10d::ProcessGroupGloo>>(
           c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, options.rank, options.world_size,
                                                       gloo));
       impl->backend = "gloo";

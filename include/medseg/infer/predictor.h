@@ -22,10 +22,10 @@
 namespace medseg {
 
 struct PredictionOptions {
-  double step_size = 0.5;           // sliding-window step, fraction of the patch
-  bool mirroring = true;            // test-time mirroring over every spatial axis
-  int64_t tile_batch = 1;           // tiles per network call
-  int64_t mirror_group = 0;         // mirrored copies per network call; 0: automatic (sliding_window.h)
+  double step_size = 0.5;    // sliding-window step, fraction of the patch
+  bool mirroring = true;     // test-time mirroring over every spatial axis
+  int64_t tile_batch = 1;    // tiles per network call
+  int64_t mirror_group = 0;  // mirrored copies per network call; 0: automatic (sliding_window.h)
   bool save_probabilities = false;  // also write <case>.npy + <case>_probabilities.json
   bool postprocessing = true;       // apply postprocessing.json when the model folder has one
   int threads = 0;                  // resampling threads; <= 0: all cores
@@ -44,7 +44,8 @@ class Predictor {
   // (Error naming a missing fold); folds empty: every fold_<k> present; configuration empty:
   // the folder's name. Each checkpoint's meta "configuration" must match. Loads
   // postprocessing.json when present and options.postprocessing is on.
-  static Predictor from_model_folder(const std::filesystem::path& model_dir, const std::string& configuration,
+  static Predictor from_model_folder(const std::filesystem::path& model_dir,
+                                     const std::string& configuration,
                                      const std::vector<int>& folds, const std::string& checkpoint,
                                      torch::Device device, PredictionOptions options);
 
@@ -55,11 +56,13 @@ class Predictor {
   void predict_case(const std::vector<std::filesystem::path>& channel_files,
                     const std::filesystem::path& output_file) const;
   // A cascade stage: with the previous stage's segmentation of the case (its input geometry).
-  void predict_case(const std::vector<std::filesystem::path>& channel_files, const std::filesystem::path& output_file,
+  void predict_case(const std::vector<std::filesystem::path>& channel_files,
+                    const std::filesystem::path& output_file,
                     const std::filesystem::path& previous_stage_file) const;
 
   // The whole path in memory: channel images -> exported prediction (postprocessed).
-  ExportedPrediction predict(const std::vector<Image>& channels, const Image* previous_stage = nullptr,
+  ExportedPrediction predict(const std::vector<Image>& channels,
+                             const Image* previous_stage = nullptr,
                              const std::string& case_id = "") const;
   // Preprocessed data (network input channels, z, y, x) -> averaged logits on the same grid.
   at::Tensor predict_logits(const at::Tensor& data) const;
@@ -85,7 +88,8 @@ class Predictor {
 };
 
 // The files predict_case writes for `output_file`: <stem>.npy and <stem>_probabilities.json.
-std::filesystem::path probabilities_file(const std::filesystem::path& output_file, const std::string& file_ending);
+std::filesystem::path probabilities_file(const std::filesystem::path& output_file,
+                                         const std::string& file_ending);
 std::filesystem::path probabilities_description_file(const std::filesystem::path& output_file,
                                                      const std::string& file_ending);
 

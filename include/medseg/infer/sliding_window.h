@@ -27,7 +27,8 @@ struct SlidingWindowOptions {
 // 0 and cropped back. Returns float32 logits (outputs, z, y, x) on the CPU. Memory: the input,
 // one float32 logit sum (outputs x volume) and one weight sum (volume) for all networks
 // together. On CUDA, the accumulators fall back to the CPU when the GPU cannot hold them.
-at::Tensor predict_sliding_window(const at::Tensor& data, const std::vector<LogitsFunction>& networks,
+at::Tensor predict_sliding_window(const at::Tensor& data,
+                                  const std::vector<LogitsFunction>& networks,
                                   const SlidingWindowOptions& options);
 
 }  // namespace medseg

@@ -32,14 +32,15 @@ struct FinalValidationOptions {
 // Predicts the listed cases with `network` as it is (in memory; switched to inference mode),
 // writing <output_dir>/<case><file_ending>; data-parallel ranks each predict their share. Throws
 // Error naming the case when its raw images are missing.
-void predict_validation_cases(const Plans& plans, const std::string& configuration, const DatasetInfo& dataset,
-                              UNet network, c10::Device device, const FinalValidationOptions& options);
+void predict_validation_cases(const Plans& plans, const std::string& configuration,
+                              const DatasetInfo& dataset, UNet network, c10::Device device,
+                              const FinalValidationOptions& options);
 
 // Scores the predictions of `case_ids` in `prediction_dir` against `reference_dir` (and no other
 // reference case), writing <prediction_dir>/summary.json.
 EvaluationSummary evaluate_cases(const std::filesystem::path& reference_dir,
                                  const std::filesystem::path& prediction_dir,
-                                 const std::vector<std::string>& case_ids, const DatasetInfo& dataset,
-                                 int threads);
+                                 const std::vector<std::string>& case_ids,
+                                 const DatasetInfo& dataset, int threads);
 
 }  // namespace medseg

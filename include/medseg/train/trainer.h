@@ -30,14 +30,14 @@ struct TrainOptions {
   // nullopt: the checkpoint's settings when continuing, else the defaults.
   std::optional<TrainerSettings> settings;
   SettingOverrides overrides;
-  bool continue_training = false;      // resume from checkpoint_latest (or _final)
-  std::filesystem::path pretrained;    // initial weights (same architecture); empty: none
-  std::filesystem::path dataset_dir;   // raw dataset for the final validation; empty: the one
-                                       // <work_dir>/dataset_path.txt names
-  std::filesystem::path output_dir;    // model folder; empty: <work_dir>/models/<configuration>
+  bool continue_training = false;     // resume from checkpoint_latest (or _final)
+  std::filesystem::path pretrained;   // initial weights (same architecture); empty: none
+  std::filesystem::path dataset_dir;  // raw dataset for the final validation; empty: the one
+                                      // <work_dir>/dataset_path.txt names
+  std::filesystem::path output_dir;   // model folder; empty: <work_dir>/models/<configuration>
   bool final_validation = true;
-  bool save_probabilities = false;     // final validation: also write probabilities
-  int threads = 0;                     // final validation's export and evaluation; <= 0: all
+  bool save_probabilities = false;  // final validation: also write probabilities
+  int threads = 0;                  // final validation's export and evaluation; <= 0: all
   // Data-parallel training (world_size > 1): this process is one rank; the plan's batch is the
   // global batch, split across the ranks. Only rank 0 writes the model folder (the final
   // validation's predictions are shared out); every rank ends with the same weights.
@@ -49,7 +49,7 @@ struct TrainOptions {
 
 struct TrainResult {
   std::filesystem::path fold_dir;
-  int epochs_completed = 0;             // of the whole run (resumed ones included)
+  int epochs_completed = 0;  // of the whole run (resumed ones included)
   double ema_pseudo_dice = 0;
   double best_ema_pseudo_dice = 0;
   std::optional<double> validation_dice;  // foreground mean Dice of the final validation

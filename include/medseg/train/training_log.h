@@ -2,25 +2,24 @@
 // continues the same curve) and written as <fold>/training_log.jsonl, one JSON object a line.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 namespace medseg {
 
 struct EpochRecord {
-  int epoch = 0;                     // 0-based
-  double train_loss = 0;             // mean over the epoch's training iterations
-  double val_loss = 0;               // mean over the validation iterations
-  std::vector<double> pseudo_dice;   // per foreground class or region; NaN: class never seen
-  double mean_pseudo_dice = 0;       // mean of the non-NaN entries
-  double ema_pseudo_dice = 0;        // moving average of mean_pseudo_dice
+  int epoch = 0;                    // 0-based
+  double train_loss = 0;            // mean over the epoch's training iterations
+  double val_loss = 0;              // mean over the validation iterations
+  std::vector<double> pseudo_dice;  // per foreground class or region; NaN: class never seen
+  double mean_pseudo_dice = 0;      // mean of the non-NaN entries
+  double ema_pseudo_dice = 0;       // moving average of mean_pseudo_dice
   double learning_rate = 0;
-  double epoch_seconds = 0;          // wall time of the whole epoch (training + validation)
-  double train_seconds = 0;          // wall time of the training iterations
-  double loader_wait_seconds = 0;    // of train_seconds: time blocked waiting for batches
+  double epoch_seconds = 0;        // wall time of the whole epoch (training + validation)
+  double train_seconds = 0;        // wall time of the training iterations
+  double loader_wait_seconds = 0;  // of train_seconds: time blocked waiting for batches
   double val_loader_wait_seconds = 0;
 };
 

@@ -23,9 +23,9 @@ namespace medseg {
 class Communicator;
 
 struct StepOptions {
-  bool autocast = false;                   // bf16 autocast (CUDA)
-  double grad_clip_norm = 12.0;            // <= 0: no clipping
-  std::vector<std::vector<int>> regions;   // region-based training: the regions' label values
+  bool autocast = false;                  // bf16 autocast (CUDA)
+  double grad_clip_norm = 12.0;           // <= 0: no clipping
+  std::vector<std::vector<int>> regions;  // region-based training: the regions' label values
   std::optional<int> ignore_label;
   // Data-parallel training: gradients summed over the ranks before clipping (the loss gives
   // each rank its share: CompoundLossOptions::rank_share). Null: one process.
@@ -42,8 +42,8 @@ void clip_gradient_norm(const std::vector<at::Tensor>& parameters, double max_no
 
 // Forward, loss, backward, (gradient sum over the ranks), clipping, optimizer step. Returns the
 // loss, detached.
-at::Tensor train_step(UNet& network, torch::optim::Optimizer& optimizer, const SegmentationLoss& loss,
-                      const Batch& batch, const StepOptions& options);
+at::Tensor train_step(UNet& network, torch::optim::Optimizer& optimizer,
+                      const SegmentationLoss& loss, const Batch& batch, const StepOptions& options);
 
 // Forward without gradients; adds the full-resolution output to `dice`. Returns the loss.
 at::Tensor validation_step(UNet& network, const SegmentationLoss& loss, const Batch& batch,
