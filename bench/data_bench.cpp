@@ -93,7 +93,10 @@ struct Step {
   explicit Step(const medseg::ConfigurationPlan& plan)
       : net(medseg::make_unet(plan, /*in_channels=*/1, /*num_classes=*/3)),
         loss(medseg::SegmentationLossOptions{}, plan.architecture.n_stages - 1),
-        sgd(net->parameters(), torch::optim::SGDOptions(1e-2).momentum(0.99).nesterov(true)) {}
+        sgd(net->parameters(), torch::optim::SGDOptions(1e-2).momentum(0.99).nesterov(true)) {
+    // The precision medseg train uses on this CPU.
+    medseg::set_precision(*net, medseg::resolve_precision(medseg::Precision::kAuto, false));
+  }
   void operator()(const medseg::Batch& batch) {
     sgd.zero_grad();
     loss(net->forward(batch.data), batch.targets).backward();

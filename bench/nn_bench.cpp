@@ -4,7 +4,11 @@
 // allocator settings are process-wide), plus real 2D convolutions vs 3D with unit kernels.
 //
 //   nn_bench [--iterations N] [--warmup N] [--batch N] [--mode both|configured|default|conv2d]
-//            [--json PATH]
+//            [--precision auto|fp32|bf16] [--json PATH]
+//
+// The network computes in --precision (default auto: bf16 on a CPU with native bfloat16, as
+// medseg train); "both" also runs the configured allocator in the other precision when this
+// CPU computes bfloat16 natively.
 //
 // Prints one JSON object (and writes it to --json): seconds per iteration (median, min, max),
 // split forward / backward+step, GFLOP/s from the architecture's FLOP count, peak RSS.
@@ -36,6 +40,7 @@ struct Args {
   int batch = 7;
   int warmup = 1;
   std::string mode = "both";
+  std::string precision = "auto";
   std::string json_path;
   std::string self;
 };
@@ -128,6 +133,9 @@ json time_training(const medseg::ArchitecturePlan& a, const std::vector<int64_t>
                    int64_t classes, const Args& args) {
   torch::manual_seed(0);
   medseg::UNet net(medseg::UNetOptions{a, input_shape[1], classes, true});
+  const medseg::Precision precision =
+      medseg::resolve_precision(medseg::parse_precision(args.precision, "--precision"), false);
+  medseg::set_precision(*net, precision);
   torch::optim::SGD sgd(
       net->parameters(),
       torch::optim::SGDOptions(1e-2).momentum(0.99).nesterov(true).weight_decay(3e-5));
@@ -169,6 +177,7 @@ json time_training(const medseg::ArchitecturePlan& a, const std::vector<int64_t>
   const double flops =
       3 * input_shape[0] * forward_flops(a, input_shape[1], classes, spatial, true);
   return {{"input_shape", input_shape},
+          {"precision", medseg::precision_name(precision)},
           {"gflop_per_iteration", flops / 1e9},
           {"seconds_per_iteration", stats(total)},
           {"forward_seconds", stats(forward)},
@@ -208,10 +217,11 @@ json run_conv2d(const Args& args) {
   return result;
 }
 
-json run_child(const Args& args, const std::string& mode) {
-  const std::string command =
-      "'" + args.self + "' --mode " + mode + " --iterations " + std::to_string(args.iterations) +
-      " --warmup " + std::to_string(args.warmup) + " --batch " + std::to_string(args.batch);
+json run_child(const Args& args, const std::string& mode, const std::string& precision) {
+  const std::string command = "'" + args.self + "' --mode " + mode + " --iterations " +
+                              std::to_string(args.iterations) + " --warmup " +
+                              std::to_string(args.warmup) + " --batch " +
+                              std::to_string(args.batch) + " --precision " + precision;
   return medseg::bench::run_child_json(command);
 }
 
@@ -228,6 +238,8 @@ Args parse(int argc, char** argv) {
       args.batch = std::stoi(value);
     else if (flag == "--mode")
       args.mode = value;
+    else if (flag == "--precision")
+      args.precision = value;
     else if (flag == "--json")
       args.json_path = value;
     else
@@ -250,11 +262,20 @@ int main(int argc, char** argv) {
       result = run_conv2d(args);
     else if (args.mode == "both") {
       result = {{"benchmark", "nn_bench: Hippocampus 3d_fullres training step, 2 torch threads"},
-                {"configured", run_child(args, "configured")},
-                {"default", run_child(args, "default")}};
+                {"configured", run_child(args, "configured", args.precision)},
+                {"default", run_child(args, "default", args.precision)}};
       result["allocator_speedup"] =
           result["default"]["seconds_per_iteration"]["median"].get<double>() /
           result["configured"]["seconds_per_iteration"]["median"].get<double>();
+      if (medseg::cpu_has_native_bf16()) {
+        const bool bf16 = result["configured"]["precision"] == "bf16";
+        const std::string other = bf16 ? "fp32" : "bf16";
+        result["configured_" + other] = run_child(args, "configured", other);
+        const json& f32 = bf16 ? result["configured_fp32"] : result["configured"];
+        const json& b16 = bf16 ? result["configured"] : result["configured_bf16"];
+        result["bf16_speedup"] = f32["seconds_per_iteration"]["median"].get<double>() /
+                                 b16["seconds_per_iteration"]["median"].get<double>();
+      }
     } else {
       throw std::runtime_error("unknown --mode " + args.mode);
     }

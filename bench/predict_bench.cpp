@@ -6,7 +6,7 @@
 // of the network's forward pass alone. Each scenario runs in its own process (peak RSS).
 //
 //   predict_bench [--mode all|mirror|plain|large|forward] [--iterations N] [--tile-batch B]
-//                 [--json PATH]
+//                 [--mirror-group G] [--precision auto|fp32|bf16] [--json PATH]
 #include <c10/core/InferenceMode.h>
 #include <sys/resource.h>
 #include <torch/torch.h>
@@ -38,6 +38,8 @@ struct Args {
   std::string mode = "all";
   int iterations = 5;
   int64_t tile_batch = 1;
+  int64_t mirror_group = 0;        // 0: automatic, as medseg predict
+  std::string precision = "auto";  // as medseg predict's --precision
   std::string json_path;
   std::string self;
 };
@@ -126,13 +128,15 @@ double peak_rss_mb() {
   return usage.ru_maxrss / 1024.0;
 }
 
-medseg::Predictor make_predictor(bool mirroring, int64_t tile_batch) {
+medseg::Predictor make_predictor(bool mirroring, const Args& args) {
   torch::manual_seed(0);
   const medseg::Plans plans = hippocampus_plans();
   std::vector<medseg::UNet> nets{medseg::make_unet(plans.configuration("3d_fullres"), 1, 3, false)};
   medseg::PredictionOptions o;
   o.mirroring = mirroring;
-  o.tile_batch = tile_batch;
+  o.tile_batch = args.tile_batch;
+  o.mirror_group = args.mirror_group;
+  o.precision = medseg::parse_precision(args.precision, "--precision");
   o.threads = 2;
   return medseg::Predictor(plans, "3d_fullres", hippocampus_dataset(), nets, torch::kCPU, o);
 }
@@ -154,7 +158,7 @@ json time_case(const fs::path& input, bool mirroring, const Args& args, int iter
   const fs::path tmp =
       fs::temp_directory_path() / ("medseg-predict-bench-" + std::to_string(getpid()));
   fs::create_directories(tmp);
-  const medseg::Predictor predictor = make_predictor(mirroring, args.tile_batch);
+  const medseg::Predictor predictor = make_predictor(mirroring, args);
   const medseg::ImageHeader header = medseg::read_image_header(input);
   std::vector<double> seconds;
   for (int i = 0; i < iterations + 1; ++i) {
@@ -173,6 +177,9 @@ json time_case(const fs::path& input, bool mirroring, const Args& args, int iter
           {"shape", header.shape},
           {"mirroring", mirroring},
           {"tile_batch", args.tile_batch},
+          {"mirror_group", args.mirror_group},
+          {"precision", precision_name(medseg::resolve_precision(
+                            medseg::parse_precision(args.precision, "--precision"), false))},
           {"tiles", tiles},
           {"network_passes", passes},
           {"seconds_per_case_median", median(seconds)},
@@ -202,6 +209,9 @@ json run_forward(const Args& args) {
   medseg::UNet net =
       medseg::make_unet(hippocampus_plans().configuration("3d_fullres"), 1, 3, false);
   net->eval();
+  const medseg::Precision precision =
+      medseg::resolve_precision(medseg::parse_precision(args.precision, "--precision"), false);
+  medseg::set_precision(*net, precision);
   const double flops = forward_flops(hippocampus_architecture(), {40, 56, 40}, 1, 3);
   json out = json::object();
   for (int64_t batch : {int64_t{1}, int64_t{8}}) {
@@ -218,6 +228,7 @@ json run_forward(const Args& args) {
         {"gflop", batch * flops / 1e9},
         {"gflops_per_second", batch * flops / 1e9 / median(seconds)}};
   }
+  out["precision"] = medseg::precision_name(precision);
   out["peak_rss_mb"] = peak_rss_mb();
   return out;
 }
@@ -225,7 +236,8 @@ json run_forward(const Args& args) {
 json run_child(const Args& args, const std::string& mode) {
   const std::string command = "'" + args.self + "' --mode " + mode + " --iterations " +
                               std::to_string(args.iterations) + " --tile-batch " +
-                              std::to_string(args.tile_batch);
+                              std::to_string(args.tile_batch) + " --mirror-group " +
+                              std::to_string(args.mirror_group) + " --precision " + args.precision;
   return medseg::bench::run_child_json(command);
 }
 
@@ -240,6 +252,10 @@ Args parse(int argc, char** argv) {
       args.iterations = std::stoi(value);
     else if (flag == "--tile-batch")
       args.tile_batch = std::stoll(value);
+    else if (flag == "--mirror-group")
+      args.mirror_group = std::stoll(value);
+    else if (flag == "--precision")
+      args.precision = value;
     else if (flag == "--json")
       args.json_path = value;
     else
@@ -268,6 +284,7 @@ int main(int argc, char** argv) {
     else if (args.mode == "all")
       result = {{"benchmark",
                  "predict_bench: Hippocampus 3d_fullres network, CPU, 2 torch threads, step 0.5"},
+                {"native_bf16", medseg::cpu_has_native_bf16()},
                 {"forward", run_child(args, "forward")},
                 {"hippocampus_mirroring", run_child(args, "mirror")},
                 {"hippocampus_no_mirroring", run_child(args, "plain")},

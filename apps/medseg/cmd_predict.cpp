@@ -22,7 +22,7 @@ namespace {
 
 struct PredictArgs {
   std::string input, output, model, configuration, checkpoint = "final", device = "cpu",
-                                                   previous_stage;
+                                                   previous_stage, precision = "auto";
   std::vector<std::string> folds;
   int num_parts = 1, part_id = 0;
   bool no_mirroring = false, no_postprocessing = false, skip_existing = false;
@@ -55,6 +55,7 @@ void run(const PredictArgs& a, const GlobalOptions& global) {
   options.mirroring = !a.no_mirroring;
   options.postprocessing = !a.no_postprocessing;
   options.threads = global.threads;
+  options.precision = parse_precision(a.precision, "--precision");
   const Predictor predictor =
       Predictor::from_model_folder(a.model, a.configuration, parse_folds(a.folds), a.checkpoint,
                                    parse_device(a.device), options);
@@ -108,9 +109,12 @@ void add_predict_command(CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::PositiveNumber);
   cmd->add_option(
          "--mirror-group", a->options.mirror_group,
-         "Mirrored copies of a tile per network call (default 0: all 8 when a call stays under "
-         "1M voxels, else fewer; 1: one by one, least memory)")
+         "Mirrored copies of a tile per network call (default 0: automatic, 1 in bf16, 2 in fp32 "
+         "while a call stays under 1M voxels; 1: one by one, least memory)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--precision", a->precision,
+                  "auto, fp32 or bf16: the network's arithmetic (default auto: bf16 on a CPU with "
+                  "native bfloat16, else fp32)");
   cmd->add_flag("--no-postprocessing", a->no_postprocessing,
                 "Do not apply the model's postprocessing.json");
   cmd->add_option("--previous-stage", a->previous_stage,

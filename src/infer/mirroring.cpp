@@ -77,7 +77,7 @@ at::Tensor predict_mirrored_sum(const LogitsFunction& network, const at::Tensor&
 
 int64_t automatic_mirror_group(int64_t voxels_per_call, int64_t passes) {
   if (voxels_per_call <= 0) return 1;
-  return std::max<int64_t>(1, std::min(passes, kMirrorGroupVoxels / voxels_per_call));
+  return std::max<int64_t>(1, std::min({passes, kMirrorGroupMax, kMirrorGroupVoxels / voxels_per_call}));
 }
 
 }  // namespace medseg

@@ -29,8 +29,12 @@ BasicBlockImpl::BasicBlockImpl(const ConvNormActOptions& options)
 at::Tensor BasicBlockImpl::forward(const at::Tensor& x) {
   at::Tensor residual = x;
   if (!pool_.empty()) {
+    // libtorch 1.13's CPU average pooling has no bfloat16 kernel: pool in float32 then.
+    const bool widen = residual.scalar_type() == at::kBFloat16 && residual.is_cpu();
+    if (widen) residual = residual.to(at::kFloat);
     residual = pool_.size() == 3 ? at::avg_pool3d(residual, pool_, pool_)
                                  : at::avg_pool2d(residual, pool_, pool_);
+    if (widen) residual = residual.to(at::kBFloat16);
   }
   if (skip_projection) residual = skip_projection(residual);
   at::Tensor out = conv2(conv1(x));

@@ -30,7 +30,18 @@ UNetImpl::UNetImpl(UNetOptions options) : options_(std::move(options)) {
 
 std::vector<at::Tensor> UNetImpl::forward(const at::Tensor& x) {
   check_input(x);
-  return decoder_(encoder_->forward(x));
+  const at::Tensor in = x.scalar_type() == compute_dtype_ ? x : x.to(compute_dtype_);
+  std::vector<at::Tensor> logits = decoder_(encoder_->forward(in));
+  if (compute_dtype_ != at::kFloat)
+    for (at::Tensor& l : logits) l = l.to(at::kFloat);
+  return logits;
+}
+
+void UNetImpl::set_compute_dtype(c10::ScalarType dtype) {
+  if (dtype != at::kFloat && dtype != at::kBFloat16)
+    throw Error("U-Net", std::string("cannot compute in ") + c10::toString(dtype) +
+                             " (float32 or bfloat16)");
+  compute_dtype_ = dtype;
 }
 
 void UNetImpl::set_deep_supervision(bool on) {
@@ -63,6 +74,12 @@ void UNetImpl::check_input(const at::Tensor& x) const {
 UNet make_unet(const ConfigurationPlan& configuration, int64_t in_channels, int64_t num_classes,
                bool deep_supervision) {
   return UNet(unet_options(configuration, in_channels, num_classes, deep_supervision));
+}
+
+void set_precision(UNetImpl& network, Precision precision) {
+  if (precision == Precision::kAuto)
+    throw Error("U-Net", "set_precision needs a resolved precision (fp32 or bf16), not auto");
+  network.set_compute_dtype(precision == Precision::kBFloat16 ? at::kBFloat16 : at::kFloat);
 }
 
 }  // namespace medseg

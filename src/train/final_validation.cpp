@@ -78,6 +78,7 @@ void predict_validation_cases(const Plans& plans, const std::string& configurati
   prediction.save_probabilities = options.save_probabilities;
   prediction.postprocessing = false;  // postprocessing is decided from these very predictions
   prediction.threads = options.threads;
+  prediction.precision = options.precision;
   const Predictor predictor(plans, configuration, dataset, std::vector<UNet>{network}, device, prediction);
   fs::create_directories(options.output_dir);
   log().info("final validation: predicting {} cases into {}", cases.size(), options.output_dir.string());

@@ -193,6 +193,14 @@ TrainResult train_fold(const TrainOptions& o) {
   torch::manual_seed(settings.seed);
   UNet network = make_unet(in.config, in.dataset.num_channels(), in.dataset.num_outputs(), settings.deep_supervision);
   network->to(device);
+  // On CUDA mixed precision is autocast (training_step.cpp); on a CPU with native bfloat16 the
+  // network itself computes in bfloat16 (nn/precision.h), otherwise in float32.
+  const Precision cpu_precision = settings.mixed_precision ? Precision::kAuto : Precision::kFloat32;
+  if (!device.is_cuda()) {
+    set_precision(*network, resolve_precision(cpu_precision, false));
+    log().info("network computes in {}{}", precision_name(resolve_precision(cpu_precision, false)),
+               settings.mixed_precision && !cpu_has_native_bf16() ? " (this CPU has no native bfloat16)" : "");
+  }
   torch::optim::SGD optimizer(network->parameters(), torch::optim::SGDOptions(settings.initial_lr)
                                                          .momentum(settings.momentum)
                                                          .nesterov(settings.nesterov)
@@ -307,6 +315,7 @@ TrainResult train_fold(const TrainOptions& o) {
     v.mirroring = settings.augmentation && settings.mirroring;
     v.save_probabilities = o.save_probabilities;
     v.threads = o.threads;
+    v.precision = device.is_cuda() ? Precision::kFloat32 : cpu_precision;
     predict_validation_cases(in.plans, o.configuration, in.dataset, network, device, v);
     if (comm) comm->barrier();  // every rank's share is written
     if (!writer) return result;

@@ -56,6 +56,15 @@ first=$(ls "$tmp"/ds/imagesTs/*_0000.nii.gz | head -1)
 "$medseg" --quiet predict -i "$first" -o "$tmp/single" -m "$model" -f 0 --no-mirroring
 [ "$(ls "$tmp/single" | wc -l)" -eq 1 ] || fail "one input file must give one output"
 
+# Both precisions on request (auto picks one of them by the CPU); the masks may differ only
+# where bfloat16 rounding flips a near tie.
+precisions=fp32
+grep -qwE "avx512_bf16|amx_bf16" /proc/cpuinfo && precisions="fp32 bf16"
+for precision in $precisions; do
+  "$medseg" --quiet predict -i "$first" -o "$tmp/$precision" -m "$model" -f 0 --no-mirroring --precision "$precision"
+  [ "$(ls "$tmp/$precision" | wc -l)" -eq 1 ] || fail "--precision $precision wrote no mask"
+done
+
 # Postprocessing from fold 0's validation predictions; predict then applies it.
 "$medseg" --quiet postprocess determine -m "$model" -f 0
 [ -s "$model/postprocessing.json" ] || fail "postprocessing.json not written"
@@ -73,4 +82,5 @@ head -c 300 "$first" > "$tmp/corrupt/y_0000.nii.gz"
 expect_fail 1 "y_0000.nii.gz" "$medseg" predict -i "$tmp/corrupt" -o "$tmp/bad3" -m "$model" -f 0
 [ ! -e "$tmp/bad3/y.nii.gz" ] || fail "a corrupt input left an output behind"
 expect_fail 2 "part-id" "$medseg" predict -i "$tmp/ds/imagesTs" -o "$tmp/bad4" -m "$model" --num-parts 2 --part-id 2
+expect_fail 2 "'fp16' is not a precision" "$medseg" predict -i "$first" -o "$tmp/bad5" -m "$model" --precision fp16
 echo "predict_cli: ok"

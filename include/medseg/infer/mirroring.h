@@ -26,9 +26,12 @@ int64_t mirror_pass_count(const std::vector<int64_t>& axes);
 at::Tensor predict_mirrored_sum(const LogitsFunction& network, const at::Tensor& batch,
                                 const std::vector<int64_t>& spatial_axes, int64_t group = 1);
 
-// The group predict_sliding_window uses when asked for 0 (automatic): every mirrored input of
-// a tile batch in one call while the call holds at most kMirrorGroupVoxels input voxels.
+// The group predict_sliding_window uses when asked for 0 (automatic): kMirrorGroupMax mirrored
+// inputs of a tile batch in one call while the call holds at most kMirrorGroupVoxels input
+// voxels. In float32 on 2 cores two copies of a Hippocampus tile per call take a mirrored case
+// from 2.06 s (one by one) to 1.26 s, all eight only to 1.21 s for 2.6x the memory.
 inline constexpr int64_t kMirrorGroupVoxels = int64_t{1} << 20;
+inline constexpr int64_t kMirrorGroupMax = 2;
 int64_t automatic_mirror_group(int64_t voxels_per_call, int64_t passes);
 
 }  // namespace medseg

@@ -17,18 +17,24 @@
 #include "medseg/io/dataset.h"
 #include "medseg/io/image.h"
 #include "medseg/io/plans.h"
+#include "medseg/nn/precision.h"
 #include "medseg/nn/unet.h"
 
 namespace medseg {
 
 struct PredictionOptions {
-  double step_size = 0.5;    // sliding-window step, fraction of the patch
-  bool mirroring = true;     // test-time mirroring over every spatial axis
-  int64_t tile_batch = 1;    // tiles per network call
-  int64_t mirror_group = 0;  // mirrored copies per network call; 0: automatic (sliding_window.h)
+  double step_size = 0.5;  // sliding-window step, fraction of the patch
+  bool mirroring = true;   // test-time mirroring over every spatial axis
+  int64_t tile_batch = 1;  // tiles per network call
+  // Mirrored copies per network call; 0: automatic: 1 when computing in bfloat16, else
+  // sliding_window.h's rule.
+  int64_t mirror_group = 0;
   bool save_probabilities = false;  // also write <case>.npy + <case>_probabilities.json
   bool postprocessing = true;       // apply postprocessing.json when the model folder has one
   int threads = 0;                  // resampling threads; <= 0: all cores
+  // The U-Nets' compute precision (nn/precision.h): auto is bfloat16 on a CPU with native
+  // bfloat16 arithmetic, float32 elsewhere. Accumulation and export are float32 either way.
+  Precision precision = Precision::kAuto;
 };
 
 class Predictor {
@@ -36,7 +42,8 @@ class Predictor {
   // networks: one per fold, weights loaded; put in eval mode, deep supervision off, on `device`.
   Predictor(Plans plans, std::string configuration, DatasetInfo dataset, std::vector<UNet> networks,
             torch::Device device, PredictionOptions options);
-  // Networks as functions from a tile batch to logits (tests, other backends).
+  // Networks as functions from a tile batch to logits (tests, other backends); they compute as
+  // they are built, options.precision is not applied to them.
   Predictor(Plans plans, std::string configuration, DatasetInfo dataset,
             std::vector<LogitsFunction> networks, torch::Device device, PredictionOptions options);
 

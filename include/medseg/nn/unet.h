@@ -3,6 +3,7 @@
 // (He normal; residual blocks' last norm zeroed).
 #pragma once
 
+#include <c10/core/ScalarType.h>
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
@@ -11,6 +12,7 @@
 
 #include "medseg/nn/decoder.h"
 #include "medseg/nn/encoder.h"
+#include "medseg/nn/precision.h"
 #include "medseg/nn/unet_options.h"
 
 namespace medseg {
@@ -23,7 +25,15 @@ class UNetImpl : public torch::nn::Module {
   // x: (batch, in_channels, spatial...), each spatial size divisible by the product of the
   // strides on its axis (Error otherwise). Returns logits highest resolution first: one per
   // decoder stage (n_stages - 1) with deep supervision, else one at the input's resolution.
+  // The input is cast to the compute dtype; with bfloat16 the logits are cast back to float32
+  // (with float32 they are what the layers make them, e.g. bf16 under CUDA autocast).
   std::vector<at::Tensor> forward(const at::Tensor& x);
+
+  // The dtype the layers compute in (float32 by default; bfloat16 for nn/precision.h's
+  // kBFloat16): parameters stay float32 and are cast on use, so optimizer, checkpoints and
+  // gradients are unchanged.
+  void set_compute_dtype(c10::ScalarType dtype);
+  c10::ScalarType compute_dtype() const { return compute_dtype_; }
 
   // Training uses deep supervision, prediction does not; the weights are the same.
   void set_deep_supervision(bool on);
@@ -36,6 +46,7 @@ class UNetImpl : public torch::nn::Module {
   void check_input(const at::Tensor& x) const;
 
   UNetOptions options_;
+  c10::ScalarType compute_dtype_ = c10::ScalarType::Float;
   std::shared_ptr<EncoderImpl> encoder_;
   UNetDecoder decoder_{nullptr};
 };
@@ -44,5 +55,8 @@ TORCH_MODULE(UNet);
 // The network for one planned configuration (errors name the configuration).
 UNet make_unet(const ConfigurationPlan& configuration, int64_t in_channels, int64_t num_classes,
                bool deep_supervision = true);
+
+// Sets the network's compute dtype for a resolved precision (kAuto is an error here).
+void set_precision(UNetImpl& network, Precision precision);
 
 }  // namespace medseg

@@ -26,7 +26,8 @@ struct FinalValidationOptions {
   double step_size = 0.5;
   bool mirroring = true;
   bool save_probabilities = false;
-  int threads = 0;  // export and evaluation threads; <= 0: all cores
+  int threads = 0;                         // export and evaluation threads; <= 0: all cores
+  Precision precision = Precision::kAuto;  // the network's compute precision (nn/precision.h)
 };
 
 // Predicts the listed cases with `network` as it is (in memory; switched to inference mode),

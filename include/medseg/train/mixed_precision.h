@@ -1,7 +1,8 @@
 // Training numerics on CUDA: forward passes under bf16 autocast (the reference uses fp16 autocast
 // with a GradScaler; bf16 has fp32's range, so no loss scaling is needed) and TF32 matrix
-// products and convolutions. On the CPU
-// both are no-ops and training runs in fp32. The same code builds against libtorch 1.13 and 2.x.
+// products and convolutions. On the CPU both are no-ops: there the trainer sets the network's own
+// compute precision instead (bf16 on a CPU with native bfloat16, nn/precision.h). The same code
+// builds against libtorch 1.13 and 2.x.
 #pragma once
 
 #include <c10/core/Device.h>

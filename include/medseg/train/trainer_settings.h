@@ -29,7 +29,7 @@ struct TrainerSettings {
   bool mirroring = true;                  // mirror augmentation and mirrored final validation
   double loss_weight_ce = 1.0;            // cross-entropy (BCE for regions) term
   double loss_weight_dice = 1.0;          // soft Dice term
-  bool mixed_precision = true;            // bf16 autocast (+ TF32) on CUDA; CPU trains in fp32
+  bool mixed_precision = true;            // CUDA: bf16 autocast + TF32; CPU: bf16 network if native (nn/precision.h)
   double validation_step_size = 0.5;      // sliding-window step of the final validation
   int loader_workers = 0;                 // batch-making threads; <= 0: default_loader_workers()
   uint64_t seed = 12345;                  // network initialisation and every batch

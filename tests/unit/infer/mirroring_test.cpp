@@ -67,9 +67,10 @@ TEST(Mirroring, GroupedCallsGiveTheSameSumAsOneByOne) {
 }
 
 TEST(Mirroring, AutomaticGroupKeepsACallUnderTheVoxelBudget) {
-  EXPECT_EQ(automatic_mirror_group(40 * 56 * 40, 8), 8);   // Hippocampus patch: all 8 at once
+  EXPECT_EQ(automatic_mirror_group(40 * 56 * 40, 8), 2);    // Hippocampus patch: two at once
   EXPECT_EQ(automatic_mirror_group(128 * 128 * 128, 8), 1);  // a large patch: one by one
-  EXPECT_EQ(automatic_mirror_group(kMirrorGroupVoxels / 3, 8), 3);
+  EXPECT_EQ(automatic_mirror_group(kMirrorGroupVoxels / 2 + 1, 8), 1);  // two would exceed it
+  EXPECT_EQ(automatic_mirror_group(kMirrorGroupVoxels / 2, 8), 2);
   EXPECT_EQ(automatic_mirror_group(1000, 1), 1);             // no mirroring
 }
 

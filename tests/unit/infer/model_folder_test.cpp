@@ -122,9 +122,11 @@ TEST_F(ModelFolder, TheEnsembleAveragesTheFoldsLogits) {
 
 TEST_F(ModelFolder, MirroringAveragesTheUNetsMirroredPredictions) {
   const at::Tensor data = torch::randn({1, 8, 8, 8});  // one tile: no Gaussian blending
-  PredictionOptions plain;
+  PredictionOptions exact;  // float32 whatever the CPU, to compare with a float32 forward
+  exact.precision = Precision::kFloat32;
+  PredictionOptions plain = exact;
   plain.mirroring = false;
-  const at::Tensor mirrored = load({0}).predict_logits(data);
+  const at::Tensor mirrored = load({0}, "final", exact).predict_logits(data);
   const at::Tensor unmirrored = load({0}, "final", plain).predict_logits(data);
   UNet net = make_unet(plans_.configuration("3d_fullres"), 1, 3, false);
   load_checkpoint(checkpoint_file(model_, 0, "final"), *net);
@@ -140,6 +142,34 @@ TEST_F(ModelFolder, MirroringAveragesTheUNetsMirroredPredictions) {
   }
   EXPECT_TRUE(torch::allclose(mirrored, sum[0] / 8, 1e-4, 1e-5));
   EXPECT_TRUE(torch::allclose(unmirrored, net->forward(x)[0][0], 1e-4, 1e-5));
+}
+
+TEST_F(ModelFolder, ThePrecisionOptionSetsTheNetworksArithmetic) {
+  const at::Tensor data = torch::randn({1, 8, 8, 8});
+  PredictionOptions options;
+  options.mirroring = false;
+  options.precision = Precision::kFloat32;
+  const at::Tensor fp32 = load({0}, "final", options).predict_logits(data);
+  UNet net = make_unet(plans_.configuration("3d_fullres"), 1, 3, false);
+  load_checkpoint(checkpoint_file(model_, 0, "final"), *net);
+  net->eval();
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::allclose(fp32, net->forward(data.unsqueeze(0))[0][0], 1e-4, 1e-5));
+  if (!cpu_has_native_bf16()) {
+    options.precision = Precision::kAuto;
+    EXPECT_TRUE(torch::equal(load({0}, "final", options).predict_logits(data), fp32));
+    GTEST_SKIP() << "this CPU has no native bfloat16: auto is fp32 (checked); bf16 not run";
+  }
+  options.precision = Precision::kBFloat16;
+  const at::Tensor bf16 = load({0}, "final", options).predict_logits(data);
+  EXPECT_EQ(bf16.scalar_type(), at::kFloat);
+  const double error = ((bf16 - fp32).abs().mean() / fp32.abs().mean()).item<double>();
+  EXPECT_GT(error, 0.0) << "bf16 was not used";
+  EXPECT_LT(error, 0.03);
+
+  options.precision = Precision::kAuto;
+  EXPECT_TRUE(torch::equal(load({0}, "final", options).predict_logits(data), bf16))
+      << "auto is bf16 on a CPU that computes bfloat16 natively";
 }
 
 TEST_F(ModelFolder, MissingFoldCheckpointOrConfigurationIsNamed) {

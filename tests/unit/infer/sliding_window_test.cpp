@@ -8,6 +8,7 @@
 
 #include "infer_fixtures.h"
 #include "medseg/core/error.h"
+#include "medseg/infer/mirroring.h"
 
 namespace medseg {
 namespace {
@@ -88,10 +89,10 @@ TEST(SlidingWindow, TwoDimensionalPatchesRunSliceBySlice) {
   // 3 slices x 2 y-steps = 6 tiles in batches of 4 (2 calls), 4 mirrorings each.
   EXPECT_EQ(seen_dims.size(), 2u * 4u);
   for (int64_t d : seen_dims) EXPECT_EQ(d, 4);
-  // Automatic grouping: the 4 mirrored copies of each small tile batch go in one call.
+  // Automatic grouping: the 4 mirrored copies of each small tile batch go two per call.
   seen_dims.clear();
   EXPECT_TRUE(torch::allclose(predict_sliding_window(data, {net2d}, window({8, 8}, true, 4)), logits, 1e-6, 1e-6));
-  EXPECT_EQ(seen_dims.size(), 2u);
+  EXPECT_EQ(seen_dims.size(), 2u * 4u / static_cast<size_t>(kMirrorGroupMax));
 }
 
 TEST(SlidingWindow, TileBatchDoesNotChangeTheResult) {
