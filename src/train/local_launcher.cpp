@@ -149,8 +149,9 @@ int launch_local_ranks(const LaunchOptions& o) {
   using Clock = std::chrono::steady_clock;
   int result = 0;
   int running = o.nproc;
-  Clock::time_point kill_at{};
-  bool kill_pending = false;  // after a failure: SIGKILL the ranks still running at kill_at
+  Clock::time_point term_at{}, kill_at{};
+  bool term_pending = false;  // after a failure: SIGTERM the ranks still running at term_at
+  bool kill_pending = false;  // then SIGKILL those still running at kill_at
   bool forwarded = false;     // the ranks were asked to stop: their exit status 1 is expected
   auto signal_all = [&](int signal) {
     for (const Rank& r : ranks)
@@ -166,8 +167,15 @@ int launch_local_ranks(const LaunchOptions& o) {
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid < 0 && errno != EINTR) break;
     if (pid <= 0) {
+      if (term_pending && Clock::now() >= term_at) {
+        signal_all(SIGTERM);
+        term_pending = false;
+        kill_at = Clock::now() + std::chrono::seconds(o.grace_seconds);
+        kill_pending = true;
+      }
       if (kill_pending && Clock::now() >= kill_at) {
-        log().error("ranks still running {} s after the failure: killing them", o.grace_seconds);
+        log().error("ranks still running {} s after the failure: killing them",
+                    o.notice_seconds + o.grace_seconds);
         signal_all(SIGKILL);
         kill_pending = false;
       }
@@ -185,9 +193,8 @@ int launch_local_ranks(const LaunchOptions& o) {
           log().info("rank {} {} after the signal", r, describe(status));
         else
           log().error("rank {} {}: stopping the other ranks", r, describe(status));
-        signal_all(SIGTERM);
-        kill_at = Clock::now() + std::chrono::seconds(o.grace_seconds);
-        kill_pending = true;
+        term_at = Clock::now() + std::chrono::seconds(o.notice_seconds);
+        term_pending = true;
       } else if (failed) {
         log().debug("rank {} {}", r, describe(status));
       }

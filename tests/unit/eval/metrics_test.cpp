@@ -5,16 +5,12 @@
 #include <cmath>
 #include <vector>
 
+#include "unit/eval/box_mask.h"
+
 namespace medseg {
 namespace {
 
-std::vector<uint8_t> box_mask(const VolumeShape& s, const VoxelBox& b) {
-  std::vector<uint8_t> m(static_cast<size_t>(s.size()), 0);
-  for (int64_t z = b.lo[0]; z < b.hi[0]; ++z)
-    for (int64_t y = b.lo[1]; y < b.hi[1]; ++y)
-      for (int64_t x = b.lo[2]; x < b.hi[2]; ++x) m[s.index(z, y, x)] = 1;
-  return m;
-}
+using testing::box_mask;
 
 TEST(Overlap, CountsDiceAndIouOnALine) {
   // ref = voxels 0..5, pred = 3..8 of 10: TP 3, FP 3, FN 3, TN 1.

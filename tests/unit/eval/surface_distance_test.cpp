@@ -7,16 +7,12 @@
 #include <limits>
 #include <random>
 
+#include "unit/eval/box_mask.h"
+
 namespace medseg {
 namespace {
 
-std::vector<uint8_t> box_mask(const VolumeShape& s, const VoxelBox& b) {
-  std::vector<uint8_t> m(static_cast<size_t>(s.size()), 0);
-  for (int64_t z = b.lo[0]; z < b.hi[0]; ++z)
-    for (int64_t y = b.lo[1]; y < b.hi[1]; ++y)
-      for (int64_t x = b.lo[2]; x < b.hi[2]; ++x) m[s.index(z, y, x)] = 1;
-  return m;
-}
+using testing::box_mask;
 
 int count(const std::vector<uint8_t>& m) {
   return static_cast<int>(std::count(m.begin(), m.end(), 1));

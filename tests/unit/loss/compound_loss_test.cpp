@@ -15,14 +15,14 @@ namespace medseg {
 namespace {
 
 using ::testing::HasSubstr;
-constexpr double kSmooth = 1e-5;
+constexpr double kDiceSmooth = 1e-5;
 const double kLn3 = std::log(3.0);
 
 // Voxel a: logits (0, ln 3), label 1 -> p = (0.25, 0.75). Voxel b: logits (0, 0), label 0.
 // CE = (-ln 0.75 - ln 0.5) / 2. Dice of class 1: tp 0.75, sum_pred 1.25, sum_gt 1.
 double expected_two_voxels() {
   const double ce = (-std::log(0.75) - std::log(0.5)) / 2;
-  const double dc = (1.5 + kSmooth) / (2.25 + kSmooth);
+  const double dc = (1.5 + kDiceSmooth) / (2.25 + kDiceSmooth);
   return ce - dc;
 }
 

@@ -11,7 +11,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::vector<int64_t> v(at::IntArrayRef a) {
+std::vector<int64_t> sizes_of(at::IntArrayRef a) {
   return {a.begin(), a.end()};
 }
 
@@ -130,7 +130,7 @@ TEST(BoundingBox, EmptyMaskGivesTheWholeVolume) {
 TEST(Crop, CutsTheLastAxesAsAView) {
   at::Tensor t = torch::arange(2 * 4 * 5, torch::kFloat).reshape({2, 4, 5});
   const at::Tensor c = crop(t, BoundingBox{{1, 2}, {3, 4}});
-  EXPECT_EQ(v(c.sizes()), (std::vector<int64_t>{2, 2, 2}));
+  EXPECT_EQ(sizes_of(c.sizes()), (std::vector<int64_t>{2, 2, 2}));
   EXPECT_EQ(c[1][0][0].item<float>(), 20 + 1 * 5 + 2);
   c.fill_(-1);
   EXPECT_EQ(t[0][1][2].item<float>(), -1);  // a view
@@ -152,9 +152,9 @@ TEST(CropToNonzero, CropsToTheUnionOfChannelsAndAppliesTheMinusOneRule) {
   // The box only covers the nonzero region: (0, 0, 0) is cut off, so its label is gone with it.
   EXPECT_EQ(r.box.begin, (std::vector<int64_t>{1, 1, 2}));
   EXPECT_EQ(r.box.end, (std::vector<int64_t>{3, 4, 5}));
-  EXPECT_EQ(v(r.data.sizes()), (std::vector<int64_t>{2, 2, 3, 3}));
+  EXPECT_EQ(sizes_of(r.data.sizes()), (std::vector<int64_t>{2, 2, 3, 3}));
   EXPECT_EQ(r.segmentation.scalar_type(), torch::kShort);
-  EXPECT_EQ(v(r.segmentation.sizes()), (std::vector<int64_t>{2, 3, 3}));
+  EXPECT_EQ(sizes_of(r.segmentation.sizes()), (std::vector<int64_t>{2, 3, 3}));
   EXPECT_EQ(r.segmentation[0][0][0].item<int>(), 1);   // (1, 1, 2): label kept
   EXPECT_EQ(r.segmentation[0][0][1].item<int>(), 0);   // (1, 1, 3): background inside
   EXPECT_EQ(r.segmentation[0][0][2].item<int>(), -1);  // (1, 1, 4): outside the mask
@@ -183,7 +183,7 @@ TEST(CropToNonzero, HolesInTheMaskCountAsInside) {
 TEST(CropToNonzero, WithoutSegmentationGivesNone) {
   const CropResult r = crop_to_nonzero(two_channel_volume(), at::Tensor());
   EXPECT_FALSE(r.segmentation.defined());
-  EXPECT_EQ(v(r.data.sizes()), (std::vector<int64_t>{2, 2, 3, 3}));
+  EXPECT_EQ(sizes_of(r.data.sizes()), (std::vector<int64_t>{2, 2, 3, 3}));
 }
 
 TEST(CropToNonzero, LargeLabelValuesWidenToInt32) {
@@ -197,7 +197,7 @@ TEST(CropToNonzero, LargeLabelValuesWidenToInt32) {
 TEST(CropToNonzero, AllZeroImageKeepsTheWholeVolumeAllOutside) {
   const CropResult r =
       crop_to_nonzero(torch::zeros({1, 2, 3, 4}), torch::zeros({2, 3, 4}, torch::kShort));
-  EXPECT_EQ(v(r.data.sizes()), (std::vector<int64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(sizes_of(r.data.sizes()), (std::vector<int64_t>{1, 2, 3, 4}));
   EXPECT_EQ(r.segmentation.eq(-1).sum().item<int64_t>(), 24);
 }
 

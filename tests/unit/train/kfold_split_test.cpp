@@ -7,6 +7,7 @@
 
 #include "medseg/core/error.h"
 #include "medseg/core/files.h"
+#include "support/error_of.h"
 #include "support/temp_dir.h"
 
 namespace medseg {
@@ -17,19 +18,12 @@ using ::testing::HasSubstr;
 
 std::vector<std::string> ids(int n) {
   std::vector<std::string> out;
-  for (int i = 0; i < n; ++i) out.push_back("case_" + std::string(i < 10 ? "0" : "") + std::to_string(i));
+  for (int i = 0; i < n; ++i)
+    out.push_back("case_" + std::string(i < 10 ? "0" : "") + std::to_string(i));
   return out;
 }
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using testing::error_of;
 
 // Expected values from the reference's own code path, numpy 1.24:
 //   KFold(5, shuffle=True, random_state=12345).split(np.arange(12)) -> test indices.
@@ -41,8 +35,8 @@ TEST(KFoldSplit, MatchesTheReferencesSklearnSplit) {
   EXPECT_THAT(splits[2].val, ElementsAre("case_06", "case_09"));
   EXPECT_THAT(splits[3].val, ElementsAre("case_01", "case_04"));
   EXPECT_THAT(splits[4].val, ElementsAre("case_02", "case_05"));
-  EXPECT_THAT(splits[2].train, ElementsAre("case_00", "case_01", "case_02", "case_03", "case_04", "case_05",
-                                           "case_07", "case_08", "case_10", "case_11"));
+  EXPECT_THAT(splits[2].train, ElementsAre("case_00", "case_01", "case_02", "case_03", "case_04",
+                                           "case_05", "case_07", "case_08", "case_10", "case_11"));
 }
 
 // numpy: np.random.RandomState(12345).shuffle(arange(260)) -> KFold's first test indices.
@@ -76,12 +70,15 @@ TEST(KFoldSplit, FoldsAreDisjointCoverEveryCaseAndIgnoreInputOrder) {
   EXPECT_EQ(all_val, std::multiset<std::string>(names.begin(), names.end()));
   EXPECT_EQ(splits[0].val.size(), 5u);  // 23 = 5 + 5 + 5 + 4 + 4
   EXPECT_EQ(splits[4].val.size(), 4u);
-  EXPECT_NE(splits_to_json(make_kfold_splits(names, 5, 1)), splits_to_json(splits));  // the seed matters
+  EXPECT_NE(splits_to_json(make_kfold_splits(names, 5, 1)),
+            splits_to_json(splits));  // the seed matters
 }
 
 TEST(KFoldSplit, TooFewCasesForFiveFolds) {
-  EXPECT_THAT(error_of([] { make_kfold_splits(ids(4)); }),
-              HasSubstr("a 5-fold split needs at least 5 cases, the dataset has 4 (train with -f all instead)"));
+  EXPECT_THAT(
+      error_of([] { make_kfold_splits(ids(4)); }),
+      HasSubstr(
+          "a 5-fold split needs at least 5 cases, the dataset has 4 (train with -f all instead)"));
 }
 
 TEST(KFoldSplit, WrittenOnceThenReadBackWithUserEdits) {
@@ -108,15 +105,22 @@ TEST(KFoldSplit, WrittenOnceThenReadBackWithUserEdits) {
 TEST(KFoldSplit, RejectsUnknownIdsOverlapsAndMissingFolds) {
   testing::TempDir dir;
   const auto file = dir / kSplitsFile;
-  write_json(file, nlohmann::json::array({{{"train", {"case_00", "case_07"}}, {"val", {"case_01"}}}}));
+  write_json(file,
+             nlohmann::json::array({{{"train", {"case_00", "case_07"}}, {"val", {"case_01"}}}}));
+  EXPECT_THAT(
+      error_of([&] { select_fold(file, ids(5), 0); }),
+      HasSubstr("fold 0 names case 'case_07', which is not among the 5 preprocessed cases"));
+  write_json(file,
+             nlohmann::json::array({{{"train", {"case_00", "case_01"}}, {"val", {"case_01"}}}}));
   EXPECT_THAT(error_of([&] { select_fold(file, ids(5), 0); }),
-              HasSubstr("fold 0 names case 'case_07', which is not among the 5 preprocessed cases"));
-  write_json(file, nlohmann::json::array({{{"train", {"case_00", "case_01"}}, {"val", {"case_01"}}}}));
-  EXPECT_THAT(error_of([&] { select_fold(file, ids(5), 0); }), HasSubstr("case 'case_01' in both train and val"));
+              HasSubstr("case 'case_01' in both train and val"));
   write_json(file, nlohmann::json::array({{{"train", {"case_00"}}, {"val", {"case_01"}}}}));
-  EXPECT_THAT(error_of([&] { select_fold(file, ids(5), 3); }), HasSubstr("has 1 folds (0 to 0); there is no fold 3"));
-  write_json(file, nlohmann::json::array({{{"train", {"case_00"}}, {"val", {"case_01"}}, {"test", {}}}}));
-  EXPECT_THAT(error_of([&] { select_fold(file, ids(5), 0); }), HasSubstr("unknown key 'fold 0.test'"));
+  EXPECT_THAT(error_of([&] { select_fold(file, ids(5), 3); }),
+              HasSubstr("has 1 folds (0 to 0); there is no fold 3"));
+  write_json(file,
+             nlohmann::json::array({{{"train", {"case_00"}}, {"val", {"case_01"}}, {"test", {}}}}));
+  EXPECT_THAT(error_of([&] { select_fold(file, ids(5), 0); }),
+              HasSubstr("unknown key 'fold 0.test'"));
 }
 
 TEST(KFoldSplit, FoldAllUsesEveryCaseForTrainingAndValidationWithoutASplitFile) {
@@ -131,7 +135,8 @@ TEST(KFoldSplit, ParsesFoldArguments) {
   EXPECT_EQ(parse_fold("0"), 0);
   EXPECT_EQ(parse_fold("4"), 4);
   EXPECT_EQ(parse_fold("all"), kFoldAll);
-  EXPECT_THAT(error_of([] { parse_fold("-1"); }), HasSubstr("must be a fold number (0, 1, ...) or 'all', got '-1'"));
+  EXPECT_THAT(error_of([] { parse_fold("-1"); }),
+              HasSubstr("must be a fold number (0, 1, ...) or 'all', got '-1'"));
   EXPECT_THAT(error_of([] { parse_fold("x"); }), HasSubstr("got 'x'"));
   EXPECT_EQ(fold_folder_name(2), "fold_2");
   EXPECT_EQ(fold_folder_name(kFoldAll), "fold_all");

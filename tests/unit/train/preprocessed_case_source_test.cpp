@@ -8,6 +8,7 @@
 #include "medseg/preprocess/case_preprocessor.h"
 #include "medseg/preprocess/case_storage.h"
 #include "support/dataset_builder.h"
+#include "support/error_of.h"
 #include "support/plans_builder.h"
 #include "support/temp_dir.h"
 
@@ -29,18 +30,12 @@ void store_case(const std::filesystem::path& dir, const DatasetInfo& info) {
   const Plans plans = testing::minimal_plans({1.0, 1.0, 1.0});
   const Image image = testing::test_image(), label = testing::test_label();
   CasePreprocessOptions options{"c0", location_classes(info), 1};
-  write_preprocessed_case(dir, "c0",
-                          preprocess_case({image}, &label, plans, plans.configuration("3d_fullres"), options));
+  write_preprocessed_case(
+      dir, "c0",
+      preprocess_case({image}, &label, plans, plans.configuration("3d_fullres"), options));
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using testing::error_of;
 
 TEST(PreprocessedCaseSource, ServesStoredCasesWithTheirClassLocations) {
   testing::TempDir dir;
@@ -89,7 +84,9 @@ TEST(PreprocessedCaseSource, ReportsMissingCasesAndMismatchedClasses) {
   testing::TempDir dir;
   const DatasetInfo info = dataset({{"background", 0}, {"a", 1}, {"b", 2}});
   store_case(dir.path(), info);
-  EXPECT_THAT(error_of([&] { PreprocessedCaseSource(dir.path(), {"c0", "c1", "c2"}, info); }),
+  EXPECT_THAT(error_of([&] {
+                PreprocessedCaseSource(dir.path(), {"c0", "c1", "c2"}, info);
+              }),
               HasSubstr("2 case(s) are not preprocessed (c1, c2); run medseg preprocess"));
   const DatasetInfo other = dataset({{"background", 0}, {"a", 1}});
   EXPECT_THAT(error_of([&] { PreprocessedCaseSource(dir.path(), {"c0"}, other).get(0); }),

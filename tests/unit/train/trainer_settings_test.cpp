@@ -13,11 +13,11 @@ using ::testing::HasSubstr;
 
 // configs/ of the source tree, found from this file's path (tests/unit/train/).
 std::filesystem::path default_config_file() {
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path() / "configs" /
-         "trainer_default.json";
+  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path() /
+         "configs" / "trainer_default.json";
 }
 
-std::string error_of(const nlohmann::json& j) {
+std::string settings_error(const nlohmann::json& j) {
   try {
     trainer_settings_from_json(j, "settings.json");
   } catch (const Error& e) {
@@ -50,7 +50,8 @@ TEST(TrainerSettings, ShippedDefaultFileHoldsExactlyTheDefaults) {
 }
 
 TEST(TrainerSettings, KeysLeftOutKeepTheDefaults) {
-  const TrainerSettings s = trainer_settings_from_json({{"num_epochs", 5}, {"initial_lr", 0.1}}, "s.json");
+  const TrainerSettings s =
+      trainer_settings_from_json({{"num_epochs", 5}, {"initial_lr", 0.1}}, "s.json");
   EXPECT_EQ(s.num_epochs, 5);
   EXPECT_DOUBLE_EQ(s.initial_lr, 0.1);
   EXPECT_EQ(s.iterations_per_epoch, 250);
@@ -67,15 +68,19 @@ TEST(TrainerSettings, RoundTripsThroughJson) {
 }
 
 TEST(TrainerSettings, RejectsUnknownKeysWrongTypesAndBadValues) {
-  EXPECT_THAT(error_of({{"num_epoch", 5}}), HasSubstr("settings.json: unknown key 'num_epoch'"));
-  EXPECT_THAT(error_of({{"num_epochs", "5"}}), HasSubstr("'num_epochs' has the wrong type"));
-  EXPECT_THAT(error_of({{"num_epochs", 2.5}}), HasSubstr("'num_epochs' must be an integer, got 2.5"));
-  EXPECT_THAT(error_of({{"seed", -1}}), HasSubstr("'seed' must not be negative"));
-  EXPECT_THAT(error_of({{"num_epochs", 0}}), HasSubstr("num_epochs must be positive"));
-  EXPECT_THAT(error_of({{"momentum", 1.0}}), HasSubstr("momentum must be in [0, 1)"));
-  EXPECT_THAT(error_of({{"oversample_foreground", 1.5}}), HasSubstr("oversample_foreground must be in [0, 1]"));
-  EXPECT_THAT(error_of({{"loss_weight_ce", 0}, {"loss_weight_dice", 0}}), HasSubstr("not both 0"));
-  EXPECT_THAT(error_of(nlohmann::json::array()), HasSubstr("must be a JSON object"));
+  EXPECT_THAT(settings_error({{"num_epoch", 5}}),
+              HasSubstr("settings.json: unknown key 'num_epoch'"));
+  EXPECT_THAT(settings_error({{"num_epochs", "5"}}), HasSubstr("'num_epochs' has the wrong type"));
+  EXPECT_THAT(settings_error({{"num_epochs", 2.5}}),
+              HasSubstr("'num_epochs' must be an integer, got 2.5"));
+  EXPECT_THAT(settings_error({{"seed", -1}}), HasSubstr("'seed' must not be negative"));
+  EXPECT_THAT(settings_error({{"num_epochs", 0}}), HasSubstr("num_epochs must be positive"));
+  EXPECT_THAT(settings_error({{"momentum", 1.0}}), HasSubstr("momentum must be in [0, 1)"));
+  EXPECT_THAT(settings_error({{"oversample_foreground", 1.5}}),
+              HasSubstr("oversample_foreground must be in [0, 1]"));
+  EXPECT_THAT(settings_error({{"loss_weight_ce", 0}, {"loss_weight_dice", 0}}),
+              HasSubstr("not both 0"));
+  EXPECT_THAT(settings_error(nlohmann::json::array()), HasSubstr("must be a JSON object"));
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "medseg/train/kfold_split.h"
 #include "medseg/train/model_folder.h"
 #include "medseg/train/training_log.h"
+#include "support/error_of.h"
 #include "support/plans_builder.h"
 
 namespace medseg {
@@ -72,7 +73,8 @@ class TrainerTest : public ::testing::Test {
   static fs::path work_dir() { return root_ / "work"; }
 
   // A short run into its own model folder, on the CPU with one loader worker.
-  static TrainOptions options(const std::string& name, int epochs, int iterations, int val_iterations) {
+  static TrainOptions options(const std::string& name, int epochs, int iterations,
+                              int val_iterations) {
     TrainOptions o;
     o.work_dir = work_dir();
     o.configuration = "3d_fullres";
@@ -94,14 +96,7 @@ class TrainerTest : public ::testing::Test {
   static inline fs::path root_;
 };
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using testing::error_of;
 
 UNet load_network(const fs::path& checkpoint) {
   UNet net = make_unet(tiny_plans().configuration("3d_fullres"), 1, 3);
@@ -140,7 +135,8 @@ TEST_F(TrainerTest, TrainsAFoldValidatesItAndWritesASelfContainedModelFolder) {
   EXPECT_GT(summary["mean"]["1"]["Dice"].get<double>(), 0.8);
   EXPECT_GT(dice, 0.4);
   EXPECT_EQ(summary["metric_per_case"].size(), 2u) << "only the fold's validation cases are scored";
-  for (const auto& id : splits[0].val) EXPECT_TRUE(fs::exists(paths.validation / (id + ".nii.gz"))) << id;
+  for (const auto& id : splits[0].val)
+    EXPECT_TRUE(fs::exists(paths.validation / (id + ".nii.gz"))) << id;
   EXPECT_EQ(summary["metric_per_case"][0]["reference_file"].get<std::string>(),
             (work_dir() / "gt_segmentations" / (splits[0].val[0] + ".nii.gz")).string());
   for (const auto& entry : fs::directory_iterator(paths.validation))
@@ -167,7 +163,8 @@ TEST_F(TrainerTest, TrainsAFoldValidatesItAndWritesASelfContainedModelFolder) {
   EXPECT_EQ(meta["configuration"], "3d_fullres");
   EXPECT_EQ(meta["fold"], 0);
   EXPECT_EQ(meta["plans"], to_json(tiny_plans()));
-  EXPECT_EQ(read_plans(o.output_dir / "plans.json").configuration("3d_fullres").patch_size, tiny_plans().configuration("3d_fullres").patch_size);
+  EXPECT_EQ(read_plans(o.output_dir / "plans.json").configuration("3d_fullres").patch_size,
+            tiny_plans().configuration("3d_fullres").patch_size);
   EXPECT_EQ(read_json(o.output_dir / "dataset.json"), read_json(dataset_dir() / "dataset.json"));
   EXPECT_EQ(read_trainer_settings(o.output_dir / "trainer_settings.json").num_epochs, 12);
 }
@@ -202,7 +199,8 @@ TEST_F(TrainerTest, InterruptedAndResumedRunEqualsAnUninterruptedOne) {
   interrupted.on_iteration = [](int epoch, int iteration) {
     if (epoch == 0 && iteration == 5) request_interrupt();
   };
-  EXPECT_THAT(error_of([&] { train_fold(interrupted); }), HasSubstr("interrupted in epoch 1/4 after iteration 5"));
+  EXPECT_THAT(error_of([&] { train_fold(interrupted); }),
+              HasSubstr("interrupted in epoch 1/4 after iteration 5"));
   const FoldPaths paths = fold_paths(interrupted.output_dir, 0);
   ASSERT_TRUE(fs::exists(paths.latest));
   EXPECT_FALSE(fs::exists(paths.final));
@@ -213,7 +211,8 @@ TEST_F(TrainerTest, InterruptedAndResumedRunEqualsAnUninterruptedOne) {
   resumed.on_iteration = [](int epoch, int iteration) {
     if (epoch == 2 && iteration == 3) request_interrupt();
   };
-  EXPECT_THAT(error_of([&] { train_fold(resumed); }), HasSubstr("interrupted in epoch 3/4 after iteration 3"));
+  EXPECT_THAT(error_of([&] { train_fold(resumed); }),
+              HasSubstr("interrupted in epoch 3/4 after iteration 3"));
   resumed.on_iteration = nullptr;
   const TrainResult done = train_fold(resumed);
   EXPECT_EQ(done.epochs_completed, 4);
@@ -245,7 +244,8 @@ TEST_F(TrainerTest, RefusesToOverwriteOrContinueWhatIsNotThere) {
               }),
               HasSubstr("no checkpoint to continue from"));
   train_fold(o);
-  EXPECT_THAT(error_of([&] { train_fold(o); }), HasSubstr("already holds checkpoints of a training run"));
+  EXPECT_THAT(error_of([&] { train_fold(o); }),
+              HasSubstr("already holds checkpoints of a training run"));
   // A finished run continued with more epochs goes on from checkpoint_final.
   TrainOptions more = o;
   more.continue_training = true;
@@ -257,7 +257,8 @@ TEST_F(TrainerTest, RefusesToOverwriteOrContinueWhatIsNotThere) {
   TrainOptions pretrained = options("refuse2", 1, 1, 1);
   pretrained.pretrained = fold_paths(o.output_dir, 0).final;
   pretrained.continue_training = true;
-  EXPECT_THAT(error_of([&] { train_fold(pretrained); }), HasSubstr("cannot be combined with --continue"));
+  EXPECT_THAT(error_of([&] { train_fold(pretrained); }),
+              HasSubstr("cannot be combined with --continue"));
 
   TrainOptions no_dataset = options("refuse3", 1, 1, 1);
   no_dataset.final_validation = true;
@@ -270,7 +271,8 @@ TEST_F(TrainerTest, RefusesToOverwriteOrContinueWhatIsNotThere) {
   EXPECT_THAT(error_of([&] { train_fold(bad_fold); }), HasSubstr("there is no fold 7"));
   TrainOptions bad_device = options("refuse5", 1, 1, 1);
   bad_device.device = "gpu";
-  EXPECT_THAT(error_of([&] { train_fold(bad_device); }), HasSubstr("must be cpu, cuda or cuda:<index>, got 'gpu'"));
+  EXPECT_THAT(error_of([&] { train_fold(bad_device); }),
+              HasSubstr("must be cpu, cuda or cuda:<index>, got 'gpu'"));
 }
 
 TEST_F(TrainerTest, PretrainedWeightsAreTheStartingPoint) {
@@ -284,7 +286,8 @@ TEST_F(TrainerTest, PretrainedWeightsAreTheStartingPoint) {
   const UNet a = load_network(fold_paths(first.output_dir, 0).final);
   const UNet b = load_network(fold_paths(second.output_dir, 0).final);
   for (const auto& item : a->named_parameters())
-    EXPECT_TRUE(torch::allclose(item.value(), b->named_parameters()[item.key()], 1e-4, 1e-5)) << item.key();
+    EXPECT_TRUE(torch::allclose(item.value(), b->named_parameters()[item.key()], 1e-4, 1e-5))
+        << item.key();
 }
 
 }  // namespace
