@@ -13,6 +13,7 @@
 #endif
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
@@ -168,6 +169,10 @@ Communicator::~Communicator() = default;
 std::unique_ptr<Communicator> Communicator::connect(const DistributedOptions& options,
                                                     c10::Device device) {
   validate_distributed_options(options);
+  // Gloo sends with writev, which raises SIGPIPE when the peer has died: its default action
+  // would end this rank silently instead of letting the collective fail with an error that
+  // names the other rank. (Python, torchrun's usual host, ignores SIGPIPE from the start.)
+  std::signal(SIGPIPE, SIG_IGN);
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   const std::string address = options.master_addr + ":" + std::to_string(options.master_port);
