@@ -3,7 +3,8 @@
 # installs what is missing, builds, then synth -> validate -> plan -> preprocess -> train (a short
 # budget: 10 epochs x 25 iterations, fold 0) -> predict the 6 held-out cases -> evaluate, and
 # prints Dice and HD95 per class. Exits 1 if the held-out mean foreground Dice is below 0.85
-# (the data is easy: a lower value means a bug). About 5 minutes on 2 cores after the build.
+# (the data is easy: a lower value means a bug). About 2 minutes on 2 cores after the build
+# (CPUs with native bfloat16; 4-5 minutes in float32).
 # Usage: scripts/demo.sh [work_folder]   (default: ./demo-work)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
