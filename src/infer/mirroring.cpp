@@ -41,7 +41,8 @@ at::Tensor predict_mirrored_sum(const LogitsFunction& network, const at::Tensor&
   for (int64_t a : spatial_axes)
     if (a < 0 || a + 2 >= batch.dim())
       throw Error("mirroring", "axis " + std::to_string(a) + " is not a spatial axis of the input");
-  if (group < 1) throw Error("mirroring", "the group of mirrored inputs per call must be at least 1");
+  if (group < 1)
+    throw Error("mirroring", "the group of mirrored inputs per call must be at least 1");
   std::vector<std::vector<int64_t>> flips{{}};  // dims to flip per input; the identity first
   for (const auto& combination : mirror_axis_combinations(spatial_axes)) {
     std::vector<int64_t> dims;
@@ -61,7 +62,8 @@ at::Tensor predict_mirrored_sum(const LogitsFunction& network, const at::Tensor&
     const at::Tensor outputs = network(count == 1 ? inputs[0] : torch::cat(inputs, 0));
     for (size_t f = first; f < first + count; ++f) {
       const auto offset = static_cast<int64_t>(f - first) * n;
-      const at::Tensor back = flipped(count == 1 ? outputs : outputs.narrow(0, offset, n), flips[f]);
+      const at::Tensor back =
+          flipped(count == 1 ? outputs : outputs.narrow(0, offset, n), flips[f]);
       if (!sum.defined()) {
         sum = back;
       } else if (owned) {
@@ -77,7 +79,8 @@ at::Tensor predict_mirrored_sum(const LogitsFunction& network, const at::Tensor&
 
 int64_t automatic_mirror_group(int64_t voxels_per_call, int64_t passes) {
   if (voxels_per_call <= 0) return 1;
-  return std::max<int64_t>(1, std::min({passes, kMirrorGroupMax, kMirrorGroupVoxels / voxels_per_call}));
+  return std::max<int64_t>(
+      1, std::min({passes, kMirrorGroupMax, kMirrorGroupVoxels / voxels_per_call}));
 }
 
 }  // namespace medseg

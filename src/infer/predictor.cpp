@@ -52,11 +52,12 @@ nlohmann::json probabilities_description(const ExportedPrediction& p, const Data
   for (size_t c = 0; c < outputs.size(); ++c)
     classes.push_back({{"index", c}, {"name", outputs[c].name}, {"values", outputs[c].values}});
   const nlohmann::json axes = p.probabilities.dim() == 3 ? nlohmann::json{"class", "y", "x"}
-                                                          : nlohmann::json{"class", "z", "y", "x"};
+                                                         : nlohmann::json{"class", "z", "y", "x"};
   const ImageGeometry& g = p.segmentation.geometry;
   return {{"format", "npy"},
           {"dtype", "float32"},
-          {"shape", std::vector<int64_t>(p.probabilities.sizes().begin(), p.probabilities.sizes().end())},
+          {"shape",
+           std::vector<int64_t>(p.probabilities.sizes().begin(), p.probabilities.sizes().end())},
           {"axes", axes},
           {"nonlinearity", dataset.has_regions ? "sigmoid" : "softmax"},
           {"classes", classes},
@@ -72,8 +73,8 @@ std::vector<Image> read_channels(const std::vector<fs::path>& files, const Datas
     std::string names;
     for (const auto& n : dataset.channel_names) names += (names.empty() ? "" : ", ") + n;
     throw Error("case " + case_id, "expected " + std::to_string(dataset.num_channels()) +
-                                       " channel file(s) (dataset.json channels: " + names + "), got " +
-                                       std::to_string(files.size()));
+                                       " channel file(s) (dataset.json channels: " + names +
+                                       "), got " + std::to_string(files.size()));
   }
   std::vector<Image> channels;
   for (const auto& f : files) channels.push_back(read_image(f));
@@ -86,17 +87,19 @@ fs::path probabilities_file(const fs::path& output_file, const std::string& file
   return output_file.parent_path() / (stem_of(output_file, file_ending) + ".npy");
 }
 
-fs::path probabilities_description_file(const fs::path& output_file, const std::string& file_ending) {
+fs::path probabilities_description_file(const fs::path& output_file,
+                                        const std::string& file_ending) {
   return output_file.parent_path() / (stem_of(output_file, file_ending) + "_probabilities.json");
 }
 
-Predictor::Predictor(Plans plans, std::string configuration, DatasetInfo dataset, std::vector<UNet> networks,
-                     torch::Device device, PredictionOptions options)
-    : Predictor(std::move(plans), std::move(configuration), std::move(dataset), as_functions(std::move(networks), device, options.precision),
-                device, options) {}
+Predictor::Predictor(Plans plans, std::string configuration, DatasetInfo dataset,
+                     std::vector<UNet> networks, torch::Device device, PredictionOptions options)
+    : Predictor(std::move(plans), std::move(configuration), std::move(dataset),
+                as_functions(std::move(networks), device, options.precision), device, options) {}
 
-Predictor::Predictor(Plans plans, std::string configuration, DatasetInfo dataset, std::vector<LogitsFunction> networks,
-                     torch::Device device, PredictionOptions options)
+Predictor::Predictor(Plans plans, std::string configuration, DatasetInfo dataset,
+                     std::vector<LogitsFunction> networks, torch::Device device,
+                     PredictionOptions options)
     : plans_(std::move(plans)),
       configuration_(std::move(configuration)),
       dataset_(std::move(dataset)),
@@ -133,8 +136,9 @@ Predictor Predictor::from_model_folder(const fs::path& model_dir, const std::str
   DatasetInfo dataset = read_dataset_json(model_dir / "dataset.json");
   const std::string name = configuration.empty() ? folder_configuration(model_dir) : configuration;
   if (!plans.configurations.count(name))
-    throw Error(model_dir.string(), "configuration '" + name + "' is not in its plans.json" +
-                                        (configuration.empty() ? " (the folder's name; pass -c)" : ""));
+    throw Error(model_dir.string(),
+                "configuration '" + name + "' is not in its plans.json" +
+                    (configuration.empty() ? " (the folder's name; pass -c)" : ""));
   const ConfigurationPlan& config = plans.configuration(name);
   if (options.mirroring && !trained_with_mirroring(model_dir / "trainer_settings.json")) {
     log().info("{}: trained without mirror augmentation, so predicting without test-time mirroring",
@@ -145,23 +149,28 @@ Predictor Predictor::from_model_folder(const fs::path& model_dir, const std::str
   for (int fold : resolve_folds(model_dir, folds)) {
     const fs::path file = checkpoint_file(model_dir, fold, checkpoint);
     if (!fs::exists(file))
-      throw Error(file.string(), "checkpoint not found (" + fold_folder_name(fold) + " has no checkpoint_" +
-                                     checkpoint + ".pt; is its training finished?)");
+      throw Error(file.string(), "checkpoint not found (" + fold_folder_name(fold) +
+                                     " has no checkpoint_" + checkpoint +
+                                     ".pt; is its training finished?)");
     UNet net = make_unet(config, network_input_channels(config, dataset), dataset.num_outputs(),
                          /*deep_supervision=*/false);
     const nlohmann::json meta = load_checkpoint(file, *net);
     if (meta.contains("configuration") && meta["configuration"] != name)
-      throw Error(file.string(), "checkpoint was trained for configuration " + meta["configuration"].dump() +
-                                     ", not '" + name + "'");
+      throw Error(file.string(), "checkpoint was trained for configuration " +
+                                     meta["configuration"].dump() + ", not '" + name + "'");
     networks.push_back(net);
   }
-  Predictor predictor(std::move(plans), name, std::move(dataset), std::move(networks), device, options);
+  Predictor predictor(std::move(plans), name, std::move(dataset), std::move(networks), device,
+                      options);
   const fs::path pp = model_dir / "postprocessing.json";
-  if (options.postprocessing && fs::exists(pp)) predictor.set_postprocessing(read_postprocessing(pp));
+  if (options.postprocessing && fs::exists(pp))
+    predictor.set_postprocessing(read_postprocessing(pp));
   return predictor;
 }
 
-bool Predictor::needs_previous_stage() const { return configuration().previous_stage.has_value(); }
+bool Predictor::needs_previous_stage() const {
+  return configuration().previous_stage.has_value();
+}
 
 at::Tensor Predictor::predict_logits(const at::Tensor& data) const {
   const ConfigurationPlan& config = configuration();
@@ -184,15 +193,18 @@ at::Tensor Predictor::predict_logits(const at::Tensor& data) const {
   return predict_sliding_window(data, networks_, o);
 }
 
-ExportedPrediction Predictor::predict(const std::vector<Image>& channels, const Image* previous_stage,
+ExportedPrediction Predictor::predict(const std::vector<Image>& channels,
+                                      const Image* previous_stage,
                                       const std::string& case_id) const {
   const std::string where = "case " + (case_id.empty() ? std::string("?") : case_id);
   if (static_cast<int>(channels.size()) != dataset_.num_channels())
     throw Error(where, "expected " + std::to_string(dataset_.num_channels()) + " channel(s), got " +
                            std::to_string(channels.size()));
   if (needs_previous_stage() && previous_stage == nullptr)
-    throw Error(where, "configuration " + configuration_ + " is a cascade stage: it needs the segmentation of its "
-                       "previous stage " + *configuration().previous_stage);
+    throw Error(where, "configuration " + configuration_ +
+                           " is a cascade stage: it needs the segmentation of its "
+                           "previous stage " +
+                           *configuration().previous_stage);
   if (previous_stage && !previous_stage->data.sizes().equals(channels.front().data.sizes()))
     throw Error(where, "the previous stage's segmentation and the image differ in shape");
   CasePreprocessOptions po;
@@ -201,29 +213,33 @@ ExportedPrediction Predictor::predict(const std::vector<Image>& channels, const 
   const Image* label = needs_previous_stage() ? previous_stage : nullptr;
   PreprocessedCase pre = preprocess_case(channels, label, plans_, configuration(), po);
   at::Tensor data = std::move(pre.data);
-  if (label) data = append_previous_stage(data, pre.segmentation, previous_stage_label_values(dataset_));
+  if (label)
+    data = append_previous_stage(data, pre.segmentation, previous_stage_label_values(dataset_));
   pre.segmentation = at::Tensor();
   at::Tensor logits = predict_logits(data);
   data = at::Tensor();
-  ExportedPrediction out =
-      export_prediction(logits, pre.properties, dataset_, {options_.save_probabilities, options_.threads});
+  ExportedPrediction out = export_prediction(logits, pre.properties, dataset_,
+                                             {options_.save_probabilities, options_.threads});
   logits = at::Tensor();
   if (!postprocessing_.steps.empty())
     out.segmentation.data = apply_postprocessing(out.segmentation.data, postprocessing_);
   return out;
 }
 
-void Predictor::predict_case(const std::vector<fs::path>& channel_files, const fs::path& output_file) const {
+void Predictor::predict_case(const std::vector<fs::path>& channel_files,
+                             const fs::path& output_file) const {
   predict_case(channel_files, output_file, fs::path());
 }
 
-void Predictor::predict_case(const std::vector<fs::path>& channel_files, const fs::path& output_file,
+void Predictor::predict_case(const std::vector<fs::path>& channel_files,
+                             const fs::path& output_file,
                              const fs::path& previous_stage_file) const {
   const std::string id = case_id_of(channel_files, dataset_.file_ending);
   const std::vector<Image> channels = read_channels(channel_files, dataset_, id);
   Image previous;
   if (!previous_stage_file.empty()) previous = read_image(previous_stage_file);
-  const ExportedPrediction p = predict(channels, previous_stage_file.empty() ? nullptr : &previous, id);
+  const ExportedPrediction p =
+      predict(channels, previous_stage_file.empty() ? nullptr : &previous, id);
   if (!output_file.parent_path().empty()) fs::create_directories(output_file.parent_path());
   if (options_.save_probabilities) {
     write_npy(probabilities_file(output_file, dataset_.file_ending), p.probabilities);

@@ -1,9 +1,9 @@
 #include "medseg/train/final_validation.h"
 
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <map>
-#include <unistd.h>
 
 #include "medseg/core/error.h"
 #include "medseg/core/files.h"
@@ -15,7 +15,8 @@ namespace medseg {
 
 namespace {
 
-std::map<std::string, CaseFiles> raw_cases_by_id(const fs::path& dataset_dir, const DatasetInfo& dataset) {
+std::map<std::string, CaseFiles> raw_cases_by_id(const fs::path& dataset_dir,
+                                                 const DatasetInfo& dataset) {
   std::map<std::string, CaseFiles> by_id;
   for (auto& c : training_cases(dataset_dir, dataset)) by_id.emplace(c.id, std::move(c));
   return by_id;
@@ -33,8 +34,8 @@ struct RemoveOnExit {
 }  // namespace
 
 EvaluationSummary evaluate_cases(const fs::path& reference_dir, const fs::path& prediction_dir,
-                                 const std::vector<std::string>& case_ids, const DatasetInfo& dataset,
-                                 int threads) {
+                                 const std::vector<std::string>& case_ids,
+                                 const DatasetInfo& dataset, int threads) {
   // The evaluator scores every file of its reference folder: give it one holding only these
   // cases (links), then name the real reference files in the summary.
   const fs::path links = prediction_dir / (".reference-" + std::to_string(::getpid()));
@@ -44,7 +45,8 @@ EvaluationSummary evaluate_cases(const fs::path& reference_dir, const fs::path& 
   std::map<std::string, fs::path> real;
   for (const auto& id : case_ids) {
     const fs::path file = reference_dir / (id + dataset.file_ending);
-    if (!fs::exists(file)) throw Error(file.string(), "reference segmentation of validation case " + id + " not found");
+    if (!fs::exists(file))
+      throw Error(file.string(), "reference segmentation of validation case " + id + " not found");
     fs::create_symlink(fs::absolute(file), links / file.filename());
     real[id] = file;
   }
@@ -61,15 +63,17 @@ EvaluationSummary evaluate_cases(const fs::path& reference_dir, const fs::path& 
   return summary;
 }
 
-void predict_validation_cases(const Plans& plans, const std::string& configuration, const DatasetInfo& dataset,
-                              UNet network, c10::Device device, const FinalValidationOptions& options) {
+void predict_validation_cases(const Plans& plans, const std::string& configuration,
+                              const DatasetInfo& dataset, UNet network, c10::Device device,
+                              const FinalValidationOptions& options) {
   const auto raw = raw_cases_by_id(options.dataset_dir, dataset);
   std::vector<const CaseFiles*> cases;
   for (const auto& id : options.case_ids) {
     const auto it = raw.find(id);
     if (it == raw.end())
-      throw Error(options.dataset_dir.string(), "has no images of validation case " + id + " (imagesTr/" + id +
-                                                    "_0000" + dataset.file_ending + ")");
+      throw Error(options.dataset_dir.string(), "has no images of validation case " + id +
+                                                    " (imagesTr/" + id + "_0000" +
+                                                    dataset.file_ending + ")");
     cases.push_back(&it->second);
   }
   PredictionOptions prediction;
@@ -79,11 +83,14 @@ void predict_validation_cases(const Plans& plans, const std::string& configurati
   prediction.postprocessing = false;  // postprocessing is decided from these very predictions
   prediction.threads = options.threads;
   prediction.precision = options.precision;
-  const Predictor predictor(plans, configuration, dataset, std::vector<UNet>{network}, device, prediction);
+  const Predictor predictor(plans, configuration, dataset, std::vector<UNet>{network}, device,
+                            prediction);
   fs::create_directories(options.output_dir);
-  log().info("final validation: predicting {} cases into {}", cases.size(), options.output_dir.string());
+  log().info("final validation: predicting {} cases into {}", cases.size(),
+             options.output_dir.string());
   for (std::size_t i = 0; i < cases.size(); ++i) {
-    predictor.predict_case(cases[i]->images, options.output_dir / (cases[i]->id + dataset.file_ending));
+    predictor.predict_case(cases[i]->images,
+                           options.output_dir / (cases[i]->id + dataset.file_ending));
     log().debug("validation case {}/{}: {}", i + 1, cases.size(), cases[i]->id);
   }
 }

@@ -11,6 +11,7 @@
 #include "medseg/data/augmentation.h"
 #include "medseg/io/dataset.h"
 #include "medseg/nn/checkpoint.h"
+#include "medseg/nn/device.h"
 #include "medseg/preprocess/case_storage.h"
 #include "medseg/preprocess/dataset_preprocessor.h"
 #include "medseg/train/distributed.h"
@@ -18,7 +19,6 @@
 #include "medseg/train/final_validation.h"
 #include "medseg/train/interrupt.h"
 #include "medseg/train/kfold_split.h"
-#include "medseg/nn/device.h"
 #include "medseg/train/mixed_precision.h"
 #include "medseg/train/model_folder.h"
 #include "medseg/train/preprocessed_case_source.h"
@@ -46,15 +46,16 @@ Inputs read_inputs(const TrainOptions& o) {
   in.plans = read_plans(plans_file);
   in.config = in.plans.configuration(o.configuration);
   if (in.config.previous_stage)
-    throw Error("medseg train", "configuration " + o.configuration + " is a cascade stage (after " +
-                                    *in.config.previous_stage +
-                                    "): training it on the previous stage's predictions is not supported yet");
+    throw Error("medseg train",
+                "configuration " + o.configuration + " is a cascade stage (after " +
+                    *in.config.previous_stage +
+                    "): training it on the previous stage's predictions is not supported yet");
   in.dataset = read_dataset_json(o.work_dir / "dataset.json");
   in.data_dir = o.work_dir / "preprocessed" / in.config.data_identifier;
   const std::vector<std::string> ids = list_preprocessed_cases(in.data_dir);
   if (ids.empty())
-    throw Error(in.data_dir.string(), "holds no preprocessed cases; run medseg preprocess " + o.work_dir.string() +
-                                          " -c " + o.configuration);
+    throw Error(in.data_dir.string(), "holds no preprocessed cases; run medseg preprocess " +
+                                          o.work_dir.string() + " -c " + o.configuration);
   in.split = select_fold(o.work_dir / kSplitsFile, ids, o.fold);
   in.model_dir = o.output_dir.empty() ? model_folder(o.work_dir, o.configuration) : o.output_dir;
   in.paths = fold_paths(in.model_dir, o.fold);
@@ -67,24 +68,28 @@ fs::path resume_checkpoint(const FoldPaths& paths) {
   int chosen_epoch = -1;
   for (const fs::path& p : {paths.latest, paths.final}) {
     if (!fs::exists(p)) continue;
-    const CheckpointRecord record = checkpoint_record_from_meta(read_checkpoint_meta(p), p.string());
+    const CheckpointRecord record =
+        checkpoint_record_from_meta(read_checkpoint_meta(p), p.string());
     if (record.state.epoch > chosen_epoch) chosen = p, chosen_epoch = record.state.epoch;
   }
   if (!chosen)
     throw UsageError("--continue", "no checkpoint to continue from in " + paths.dir.string() +
-                                       " (neither " + kCheckpointLatest + " nor " + kCheckpointFinal + ")");
+                                       " (neither " + kCheckpointLatest + " nor " +
+                                       kCheckpointFinal + ")");
   return *chosen;
 }
 
-TrainerSettings resolve_settings(const TrainOptions& o, const std::optional<CheckpointRecord>& resumed) {
+TrainerSettings resolve_settings(const TrainOptions& o,
+                                 const std::optional<CheckpointRecord>& resumed) {
   TrainerSettings s = o.settings ? *o.settings : resumed ? resumed->settings : TrainerSettings{};
   if (o.overrides.num_epochs) s.num_epochs = *o.overrides.num_epochs;
   if (o.overrides.iterations_per_epoch) s.iterations_per_epoch = *o.overrides.iterations_per_epoch;
   if (o.overrides.val_iterations) s.val_iterations = *o.overrides.val_iterations;
   if (o.overrides.seed) s.seed = *o.overrides.seed;
   if (resumed && s.seed != resumed->settings.seed) {
-    log().warn("continuing with the checkpoint's seed {} (not {}): the batch sequence must not change",
-               resumed->settings.seed, s.seed);
+    log().warn(
+        "continuing with the checkpoint's seed {} (not {}): the batch sequence must not change",
+        resumed->settings.seed, s.seed);
     s.seed = resumed->settings.seed;
   }
   validate_trainer_settings(s, "trainer settings");
@@ -93,11 +98,13 @@ TrainerSettings resolve_settings(const TrainOptions& o, const std::optional<Chec
 
 void check_resumed_run(const CheckpointRecord& r, const TrainOptions& o, const fs::path& file) {
   if (r.run.configuration != o.configuration || r.run.fold != o.fold)
-    throw Error(file.string(), "belongs to configuration " + r.run.configuration + " " + fold_folder_name(r.run.fold) +
-                                   ", not " + o.configuration + " " + fold_folder_name(o.fold));
+    throw Error(file.string(), "belongs to configuration " + r.run.configuration + " " +
+                                   fold_folder_name(r.run.fold) + ", not " + o.configuration + " " +
+                                   fold_folder_name(o.fold));
 }
 
-SegmentationLoss make_loss(const Inputs& in, const TrainerSettings& s, Communicator* comm, double rank_share) {
+SegmentationLoss make_loss(const Inputs& in, const TrainerSettings& s, Communicator* comm,
+                           double rank_share) {
   SegmentationLossOptions options;
   options.terms.batch_dice = in.config.batch_dice;
   options.terms.rank_share = rank_share;
@@ -106,7 +113,8 @@ SegmentationLoss make_loss(const Inputs& in, const TrainerSettings& s, Communica
   options.terms.weight_ce = s.loss_weight_ce;
   options.terms.weight_dice = s.loss_weight_dice;
   options.region_based = in.dataset.has_regions;
-  const std::size_t outputs = s.deep_supervision ? static_cast<std::size_t>(in.config.architecture.n_stages - 1) : 1;
+  const std::size_t outputs =
+      s.deep_supervision ? static_cast<std::size_t>(in.config.architecture.n_stages - 1) : 1;
   return SegmentationLoss(options, outputs);
 }
 
@@ -118,8 +126,9 @@ std::vector<std::vector<int>> region_values(const DatasetInfo& dataset) {
 }
 
 // Saved from CPU tensors, so a model trained on a GPU loads anywhere.
-void save(const fs::path& path, UNet& network, torch::optim::Optimizer& optimizer, const TrainingState& state,
-          const RunIdentity& run, const TrainerSettings& settings, const Plans& plans, c10::Device device) {
+void save(const fs::path& path, UNet& network, torch::optim::Optimizer& optimizer,
+          const TrainingState& state, const RunIdentity& run, const TrainerSettings& settings,
+          const Plans& plans, c10::Device device) {
   if (!device.is_cpu()) network->to(torch::kCPU);
   try {
     save_checkpoint(path, *network, &optimizer, checkpoint_meta(state, run, settings, plans));
@@ -130,7 +139,9 @@ void save(const fs::path& path, UNet& network, torch::optim::Optimizer& optimize
   if (!device.is_cpu()) network->to(device);
 }
 
-int resumed_epoch(const std::optional<CheckpointRecord>& resumed) { return resumed ? resumed->state.epoch : -1; }
+int resumed_epoch(const std::optional<CheckpointRecord>& resumed) {
+  return resumed ? resumed->state.epoch : -1;
+}
 
 // `--device cuda` in a data-parallel run: each rank takes the GPU of its local rank.
 c10::Device rank_device(const TrainOptions& o) {
@@ -159,7 +170,8 @@ void write_progress(const FoldPaths& paths, const TrainingState& state) {
 
 TrainResult train_fold(const TrainOptions& o) {
   if (o.continue_training && !o.pretrained.empty())
-    throw UsageError("--pretrained", "cannot be combined with --continue (the checkpoint has the weights)");
+    throw UsageError("--pretrained",
+                     "cannot be combined with --continue (the checkpoint has the weights)");
   const c10::Device device = rank_device(o);
   std::unique_ptr<Communicator> comm;
   if (o.distributed.enabled()) comm = Communicator::connect(o.distributed, device);
@@ -171,9 +183,10 @@ TrainResult train_fold(const TrainOptions& o) {
   fs::path dataset_dir;
   if (o.final_validation) {
     if (o.dataset_dir.empty() && !fs::exists(o.work_dir / kDatasetPathFile))
-      throw UsageError("medseg train", "the final validation needs the raw dataset: pass --dataset <dataset_dir> "
-                                       "(or --no-final-validation), or run medseg plan, which records it in " +
-                                           (o.work_dir / kDatasetPathFile).string());
+      throw UsageError("medseg train",
+                       "the final validation needs the raw dataset: pass --dataset <dataset_dir> "
+                       "(or --no-final-validation), or run medseg plan, which records it in " +
+                           (o.work_dir / kDatasetPathFile).string());
     dataset_dir = resolve_dataset_dir(o.work_dir, o.dataset_dir);
   }
   std::optional<CheckpointRecord> resumed;
@@ -183,23 +196,28 @@ TrainResult train_fold(const TrainOptions& o) {
     resumed = checkpoint_record_from_meta(read_checkpoint_meta(resume_file), resume_file.string());
     check_resumed_run(*resumed, o, resume_file);
   } else if (fs::exists(in.paths.latest) || fs::exists(in.paths.final)) {
-    throw UsageError(in.paths.dir.string(), "already holds checkpoints of a training run: pass --continue to resume "
-                                            "it, or remove the folder to start over");
+    throw UsageError(in.paths.dir.string(),
+                     "already holds checkpoints of a training run: pass --continue to resume "
+                     "it, or remove the folder to start over");
   }
   const TrainerSettings settings = resolve_settings(o, resumed);
   configure_device_math(device, settings.mixed_precision);
   const RunIdentity run{o.configuration, o.fold, settings.seed};
 
   torch::manual_seed(settings.seed);
-  UNet network = make_unet(in.config, in.dataset.num_channels(), in.dataset.num_outputs(), settings.deep_supervision);
+  UNet network = make_unet(in.config, in.dataset.num_channels(), in.dataset.num_outputs(),
+                           settings.deep_supervision);
   network->to(device);
   // On CUDA mixed precision is autocast (training_step.cpp); on a CPU with native bfloat16 the
   // network itself computes in bfloat16 (nn/precision.h), otherwise in float32.
   const Precision cpu_precision = settings.mixed_precision ? Precision::kAuto : Precision::kFloat32;
   if (!device.is_cuda()) {
-    set_precision(*network, resolve_precision(cpu_precision, false));
-    log().info("network computes in {}{}", precision_name(resolve_precision(cpu_precision, false)),
-               settings.mixed_precision && !cpu_has_native_bf16() ? " (this CPU has no native bfloat16)" : "");
+    const Precision precision = resolve_precision(cpu_precision, false);
+    set_precision(*network, precision);
+    log().info("network computes in {}{}", precision_name(precision),
+               settings.mixed_precision && !cpu_has_native_bf16()
+                   ? " (this CPU has no native bfloat16)"
+                   : "");
   }
   torch::optim::SGD optimizer(network->parameters(), torch::optim::SGDOptions(settings.initial_lr)
                                                          .momentum(settings.momentum)
@@ -209,8 +227,8 @@ TrainResult train_fold(const TrainOptions& o) {
   if (resumed) {
     load_checkpoint(resume_file, *network, &optimizer);
     state = resumed->state;
-    log().info("continuing {} from {} (epoch {}, iteration {})", in.paths.dir.string(), resume_file.string(),
-               state.epoch, state.iteration);
+    log().info("continuing {} from {} (epoch {}, iteration {})", in.paths.dir.string(),
+               resume_file.string(), state.epoch, state.iteration);
   } else if (!o.pretrained.empty()) {
     load_checkpoint(o.pretrained, *network);
     log().info("initial weights from {}", o.pretrained.string());
@@ -226,16 +244,17 @@ TrainResult train_fold(const TrainOptions& o) {
   }
 
   const AugmentationSettings augmentation{settings.augmentation, settings.mirroring};
-  BatchOptions train_options =
-      training_batch_options(in.config, augmentation, settings.deep_supervision, in.dataset.ignore_label);
+  BatchOptions train_options = training_batch_options(
+      in.config, augmentation, settings.deep_supervision, in.dataset.ignore_label);
   train_options.sampler.oversample_foreground = settings.oversample_foreground;
-  BatchOptions val_options = validation_batch_options(in.config, settings.deep_supervision, in.dataset.ignore_label);
+  BatchOptions val_options =
+      validation_batch_options(in.config, settings.deep_supervision, in.dataset.ignore_label);
   val_options.sampler.oversample_foreground = settings.oversample_foreground;
   double rank_share = 1.0;
   uint64_t batch_seed = settings.seed;
   if (comm) {
-    const RankBatch share =
-        rank_batch(in.config.batch_size, settings.oversample_foreground, comm->world_size(), comm->rank());
+    const RankBatch share = rank_batch(in.config.batch_size, settings.oversample_foreground,
+                                       comm->world_size(), comm->rank());
     for (BatchOptions* b : {&train_options, &val_options}) {
       b->batch_size = share.batch_size;
       b->sampler.oversample_foreground = share.oversample_foreground;
@@ -243,40 +262,54 @@ TrainResult train_fold(const TrainOptions& o) {
     rank_share = static_cast<double>(share.batch_size) / static_cast<double>(in.config.batch_size);
     batch_seed = rank_seed(settings.seed, comm->rank());
   }
-  auto train_source = std::make_shared<PreprocessedCaseSource>(in.data_dir, in.split.train, in.dataset);
+  auto train_source =
+      std::make_shared<PreprocessedCaseSource>(in.data_dir, in.split.train, in.dataset);
   auto val_source = std::make_shared<PreprocessedCaseSource>(in.data_dir, in.split.val, in.dataset);
   const SegmentationLoss loss =
       make_loss(in, settings, in.config.batch_dice ? comm.get() : nullptr, rank_share);
 
   std::string patch;
-  for (const int64_t edge : in.config.patch_size) patch += (patch.empty() ? "" : "x") + std::to_string(edge);
-  log().info("training {} {} on {}: {} training and {} validation cases, {} epochs x {} iterations, batch {} of {}",
-             o.configuration, fold_folder_name(o.fold), device.str(), in.split.train.size(), in.split.val.size(),
-             settings.num_epochs, settings.iterations_per_epoch, in.config.batch_size, patch);
+  for (const int64_t edge : in.config.patch_size)
+    patch += (patch.empty() ? "" : "x") + std::to_string(edge);
+  log().info(
+      "training {} {} on {}: {} training and {} validation cases, {} epochs x {} iterations, batch "
+      "{} of {}",
+      o.configuration, fold_folder_name(o.fold), device.str(), in.split.train.size(),
+      in.split.val.size(), settings.num_epochs, settings.iterations_per_epoch, in.config.batch_size,
+      patch);
   if (comm)
-    log().info("data parallel: {} ranks over {} ({}), {} samples of each batch on rank {}", comm->world_size(),
-               comm->backend(), o.distributed.master_addr + ":" + std::to_string(o.distributed.master_port),
+    log().info("data parallel: {} ranks over {} ({}), {} samples of each batch on rank {}",
+               comm->world_size(), comm->backend(),
+               o.distributed.master_addr + ":" + std::to_string(o.distributed.master_port),
                train_options.batch_size, comm->rank());
   if (state.epoch < settings.num_epochs) {
     // Only the training loop stops cleanly on SIGINT / SIGTERM; in the final validation they
     // end the process as usual (its outputs are written atomically).
     InterruptHandlers interrupt_handlers;
-    BatchStream train_batches(train_source, train_options, train_batch_seed(batch_seed), state.next_train_batch,
-                              device, settings.loader_workers);
-    BatchStream val_batches(val_source, val_options, val_batch_seed(batch_seed), state.next_val_batch, device,
-                            settings.loader_workers);
-    EpochResources resources{network, &optimizer, &loss, &train_batches, &val_batches,
-                             StepOptions{uses_autocast(device, settings.mixed_precision), settings.grad_clip_norm,
-                                         region_values(in.dataset), in.dataset.ignore_label, comm.get()},
-                             settings, PseudoDice(region_values(in.dataset), in.dataset.ignore_label),
-                             o.on_iteration};
+    BatchStream train_batches(train_source, train_options, train_batch_seed(batch_seed),
+                              state.next_train_batch, device, settings.loader_workers);
+    BatchStream val_batches(val_source, val_options, val_batch_seed(batch_seed),
+                            state.next_val_batch, device, settings.loader_workers);
+    EpochResources resources{
+        network,
+        &optimizer,
+        &loss,
+        &train_batches,
+        &val_batches,
+        StepOptions{uses_autocast(device, settings.mixed_precision), settings.grad_clip_norm,
+                    region_values(in.dataset), in.dataset.ignore_label, comm.get()},
+        settings,
+        PseudoDice(region_values(in.dataset), in.dataset.ignore_label),
+        o.on_iteration};
     while (state.epoch < settings.num_epochs) {
       if (!run_epoch(resources, state)) {
-        if (writer) save(in.paths.latest, network, optimizer, state, run, settings, in.plans, device);
-        throw Error("medseg train", "interrupted in epoch " + std::to_string(state.epoch + 1) + "/" +
-                                        std::to_string(settings.num_epochs) + " after iteration " +
-                                        std::to_string(state.iteration) + "; " + (writer ? "" : "rank 0 ") +
-                                        "saved " + in.paths.latest.string() + " (resume with --continue)");
+        if (writer)
+          save(in.paths.latest, network, optimizer, state, run, settings, in.plans, device);
+        throw Error("medseg train", "interrupted in epoch " + std::to_string(state.epoch + 1) +
+                                        "/" + std::to_string(settings.num_epochs) +
+                                        " after iteration " + std::to_string(state.iteration) +
+                                        "; " + (writer ? "" : "rank 0 ") + "saved " +
+                                        in.paths.latest.string() + " (resume with --continue)");
       }
       const EpochRecord& record = state.history.back();
       log().info("{}", epoch_summary_line(record, settings.num_epochs));
@@ -284,9 +317,11 @@ TrainResult train_fold(const TrainOptions& o) {
       if (std::isfinite(record.ema_pseudo_dice) && !(record.ema_pseudo_dice <= state.best_ema)) {
         state.best_ema = record.ema_pseudo_dice;
         if (writer) save(in.paths.best, network, optimizer, state, run, settings, in.plans, device);
-        log().info("new best pseudo-Dice EMA {:.4f}: saved {}", state.best_ema, in.paths.best.string());
+        log().info("new best pseudo-Dice EMA {:.4f}: saved {}", state.best_ema,
+                   in.paths.best.string());
       }
-      if (writer && state.epoch % settings.checkpoint_every == 0 && state.epoch < settings.num_epochs)
+      if (writer && state.epoch % settings.checkpoint_every == 0 &&
+          state.epoch < settings.num_epochs)
         save(in.paths.latest, network, optimizer, state, run, settings, in.plans, device);
     }
   }
@@ -304,7 +339,8 @@ TrainResult train_fold(const TrainOptions& o) {
   }
   if (writer) write_progress(in.paths, state);
 
-  TrainResult result{in.paths.dir, state.epoch, state.ema_pseudo_dice, state.best_ema, std::nullopt};
+  TrainResult result{in.paths.dir, state.epoch, state.ema_pseudo_dice, state.best_ema,
+                     std::nullopt};
   if (o.final_validation) {
     FinalValidationOptions v;
     v.dataset_dir = dataset_dir;
@@ -323,8 +359,9 @@ TrainResult train_fold(const TrainOptions& o) {
         evaluate_cases(v.reference_dir, v.output_dir, in.split.val, in.dataset, v.threads);
     const auto it = summary.foreground_mean.find("Dice");
     if (it != summary.foreground_mean.end()) result.validation_dice = it->second;
-    log().info("final validation: mean foreground Dice {:.4f} over {} cases ({})", result.validation_dice.value_or(NAN),
-               summary.cases.size(), summary.summary_file.string());
+    log().info("final validation: mean foreground Dice {:.4f} over {} cases ({})",
+               result.validation_dice.value_or(NAN), summary.cases.size(),
+               summary.summary_file.string());
   }
   return result;
 }

@@ -15,7 +15,8 @@ namespace {
 
 double number_from(const nlohmann::json& v, const std::string& where, const std::string& key) {
   if (v.is_null()) return std::numeric_limits<double>::quiet_NaN();
-  if (!v.is_number()) throw Error(where, "key '" + key + "' must be a number or null, got " + v.dump());
+  if (!v.is_number())
+    throw Error(where, "key '" + key + "' must be a number or null, got " + v.dump());
   return v.get<double>();
 }
 
@@ -41,7 +42,9 @@ std::string fixed(double v, int digits) {
 
 }  // namespace
 
-nlohmann::json json_number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+nlohmann::json json_number(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
 
 nlohmann::json to_json(const EpochRecord& r) {
   nlohmann::json j{{"epoch", r.epoch}};
@@ -59,7 +62,8 @@ EpochRecord epoch_record_from_json(const nlohmann::json& json, const std::string
   const nlohmann::json& dice = reader.at("pseudo_dice");
   if (!dice.is_array()) throw Error(where, "key 'pseudo_dice' must be a list");
   for (const auto& d : dice) r.pseudo_dice.push_back(number_from(d, where, "pseudo_dice"));
-  visit_numbers(r, [&](const char* key, double& v) { v = number_from(reader.at(key), where, key); });
+  visit_numbers(r,
+                [&](const char* key, double& v) { v = number_from(reader.at(key), where, key); });
   reader.reject_unknown_keys();
   return r;
 }
@@ -107,8 +111,8 @@ std::string epoch_summary_line(const EpochRecord& r, int num_epochs) {
   std::snprintf(lr, sizeof lr, "%.3g", r.learning_rate);
   return "epoch " + std::to_string(r.epoch + 1) + "/" + std::to_string(num_epochs) + "  train " +
          fixed(r.train_loss, 4) + "  val " + fixed(r.val_loss, 4) + "  dice [" + dice + "]  ema " +
-         fixed(r.ema_pseudo_dice, 4) + "  lr " + lr + "  " + fixed(r.epoch_seconds, 1) + " s (waited " +
-         fixed(r.loader_wait_seconds, 1) + " s for batches)";
+         fixed(r.ema_pseudo_dice, 4) + "  lr " + lr + "  " + fixed(r.epoch_seconds, 1) +
+         " s (waited " + fixed(r.loader_wait_seconds, 1) + " s for batches)";
 }
 
 }  // namespace medseg

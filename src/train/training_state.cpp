@@ -15,14 +15,17 @@ double number_or_nan(const nlohmann::json& v) {
   return v.is_number() ? v.get<double>() : std::numeric_limits<double>::quiet_NaN();
 }
 
-
 }  // namespace
 
-uint64_t train_batch_seed(uint64_t seed) { return splitmix64(seed * 2 + 1); }
-uint64_t val_batch_seed(uint64_t seed) { return splitmix64(seed * 2 + 2); }
+uint64_t train_batch_seed(uint64_t seed) {
+  return splitmix64(seed * 2 + 1);
+}
+uint64_t val_batch_seed(uint64_t seed) {
+  return splitmix64(seed * 2 + 2);
+}
 
-nlohmann::json checkpoint_meta(const TrainingState& s, const RunIdentity& run, const TrainerSettings& settings,
-                               const Plans& plans) {
+nlohmann::json checkpoint_meta(const TrainingState& s, const RunIdentity& run,
+                               const TrainerSettings& settings, const Plans& plans) {
   return {{"format", kCheckpointFormat},
           {"version", kCheckpointFormatVersion},
           {"configuration", run.configuration},
@@ -49,10 +52,12 @@ nlohmann::json checkpoint_meta(const TrainingState& s, const RunIdentity& run, c
 
 CheckpointRecord checkpoint_record_from_meta(const nlohmann::json& meta, const std::string& where) {
   if (!meta.is_object() || meta.value("format", "") != kCheckpointFormat)
-    throw Error(where, "is not a medseg training checkpoint (no \"format\": \"" + std::string(kCheckpointFormat) + "\")");
+    throw Error(where, "is not a medseg training checkpoint (no \"format\": \"" +
+                           std::string(kCheckpointFormat) + "\")");
   JsonReader r(meta, where);
   if (r.get<int>("version") != kCheckpointFormatVersion)
-    throw Error(where, "checkpoint format version " + meta["version"].dump() + " is not supported (expected " +
+    throw Error(where, "checkpoint format version " + meta["version"].dump() +
+                           " is not supported (expected " +
                            std::to_string(kCheckpointFormatVersion) + ")");
   CheckpointRecord c;
   c.run.configuration = r.get<std::string>("configuration");

@@ -7,7 +7,6 @@
 
 #include <c10/core/Device.h>
 
-
 namespace medseg {
 
 // Enables CUDA autocast with bf16 for its lifetime when `enabled` (and restores the previous
@@ -29,6 +28,5 @@ bool uses_autocast(const c10::Device& device, bool mixed_precision);
 
 // Allows TF32 in cuBLAS and cuDNN (process-wide). For CUDA devices only; no-op on the CPU.
 void configure_device_math(const c10::Device& device, bool mixed_precision);
-
 
 }  // namespace medseg

@@ -60,18 +60,19 @@ TEST(Mirroring, GroupedCallsGiveTheSameSumAsOneByOne) {
     call_batches.clear();
     const at::Tensor grouped = predict_mirrored_sum(net, x, {0, 1, 2}, group);
     EXPECT_TRUE(torch::allclose(grouped, one_by_one, 1e-4, 1e-5)) << group;
-    EXPECT_EQ(call_batches.size(), static_cast<size_t>((8 + std::min<int64_t>(group, 8) - 1) / std::min<int64_t>(group, 8)));
+    EXPECT_EQ(call_batches.size(), static_cast<size_t>((8 + std::min<int64_t>(group, 8) - 1) /
+                                                       std::min<int64_t>(group, 8)));
     EXPECT_EQ(call_batches.front(), 2 * std::min<int64_t>(group, 8));
   }
   EXPECT_THROW(predict_mirrored_sum(net, x, {0}, 0), Error);
 }
 
 TEST(Mirroring, AutomaticGroupKeepsACallUnderTheVoxelBudget) {
-  EXPECT_EQ(automatic_mirror_group(40 * 56 * 40, 8), 2);    // Hippocampus patch: two at once
+  EXPECT_EQ(automatic_mirror_group(40 * 56 * 40, 8), 2);     // Hippocampus patch: two at once
   EXPECT_EQ(automatic_mirror_group(128 * 128 * 128, 8), 1);  // a large patch: one by one
   EXPECT_EQ(automatic_mirror_group(kMirrorGroupVoxels / 2 + 1, 8), 1);  // two would exceed it
   EXPECT_EQ(automatic_mirror_group(kMirrorGroupVoxels / 2, 8), 2);
-  EXPECT_EQ(automatic_mirror_group(1000, 1), 1);             // no mirroring
+  EXPECT_EQ(automatic_mirror_group(1000, 1), 1);  // no mirroring
 }
 
 TEST(Mirroring, SymmetricModelGivesTheSameLogitsAsWithoutMirroring) {

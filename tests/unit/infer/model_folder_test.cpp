@@ -1,4 +1,6 @@
 // Predictors loaded from a model folder of real (tiny, randomly initialised) U-Net checkpoints.
+#include "medseg/infer/model_folder.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -8,7 +10,6 @@
 #include "infer_fixtures.h"
 #include "medseg/core/error.h"
 #include "medseg/core/files.h"
-#include "medseg/infer/model_folder.h"
 #include "medseg/infer/predictor.h"
 #include "medseg/nn/checkpoint.h"
 #include "medseg/preprocess/case_preprocessor.h"
@@ -36,7 +37,8 @@ class ModelFolder : public ::testing::Test {
   void save_fold(int fold, const std::string& configuration, const std::string& name) {
     UNet net = make_unet(plans_.configuration("3d_fullres"), 1, 3, false);
     fs::create_directories(fold_directory(model_, fold));
-    save_checkpoint(checkpoint_file(model_, fold, name), *net, nullptr, {{"configuration", configuration}});
+    save_checkpoint(checkpoint_file(model_, fold, name), *net, nullptr,
+                    {{"configuration", configuration}});
   }
 
   std::string error_of(const std::function<void()>& f) {
@@ -73,13 +75,16 @@ TEST_F(ModelFolder, FoldAllIsTheModelTrainedOnEveryCase) {
   save_fold(kFoldAll, "3d_fullres", "final");
   EXPECT_EQ(fold_directory(model_, kFoldAll), model_ / "fold_all");
   EXPECT_THAT(resolve_folds(model_, {kFoldAll}), ElementsAre(kFoldAll));
-  EXPECT_THAT(resolve_folds(model_, {}), ElementsAre(0, 1)) << "numbered folds first, as the reference";
+  EXPECT_THAT(resolve_folds(model_, {}), ElementsAre(0, 1))
+      << "numbered folds first, as the reference";
   EXPECT_EQ(load({kFoldAll}).num_networks(), 1u);
   fs::remove_all(model_ / "fold_0");
   fs::remove_all(model_ / "fold_1");
-  EXPECT_THAT(resolve_folds(model_, {}), ElementsAre(kFoldAll)) << "a model with only fold_all uses it";
+  EXPECT_THAT(resolve_folds(model_, {}), ElementsAre(kFoldAll))
+      << "a model with only fold_all uses it";
   fs::remove_all(model_ / "fold_all");
-  EXPECT_THAT(error_of([&] { resolve_folds(model_, {}); }), HasSubstr("has no fold_<k> or fold_all folder"));
+  EXPECT_THAT(error_of([&] { resolve_folds(model_, {}); }),
+              HasSubstr("has no fold_<k> or fold_all folder"));
 }
 
 TEST_F(ModelFolder, AModelTrainedWithoutMirroringIsPredictedWithoutIt) {
@@ -138,7 +143,8 @@ TEST_F(ModelFolder, MirroringAveragesTheUNetsMirroredPredictions) {
     std::vector<int64_t> axes;
     for (int a = 0; a < 3; ++a)
       if (m & (1 << a)) axes.push_back(a + 2);
-    sum += axes.empty() ? net->forward(x)[0] : torch::flip(net->forward(torch::flip(x, axes))[0], axes);
+    sum += axes.empty() ? net->forward(x)[0]
+                        : torch::flip(net->forward(torch::flip(x, axes))[0], axes);
   }
   EXPECT_TRUE(torch::allclose(mirrored, sum[0] / 8, 1e-4, 1e-5));
   EXPECT_TRUE(torch::allclose(unmirrored, net->forward(x)[0][0], 1e-4, 1e-5));
@@ -174,20 +180,26 @@ TEST_F(ModelFolder, ThePrecisionOptionSetsTheNetworksArithmetic) {
 
 TEST_F(ModelFolder, MissingFoldCheckpointOrConfigurationIsNamed) {
   EXPECT_THAT(error_of([&] { load({0, 3}); }), HasSubstr("fold 3 not found (no folder fold_3)"));
-  EXPECT_THAT(error_of([&] { load({0}, "best"); }),
-              HasSubstr("checkpoint_best.pt: checkpoint not found (fold_0 has no checkpoint_best.pt"));
+  EXPECT_THAT(
+      error_of([&] { load({0}, "best"); }),
+      HasSubstr("checkpoint_best.pt: checkpoint not found (fold_0 has no checkpoint_best.pt"));
   save_fold(2, "2d", "final");
   EXPECT_THAT(error_of([&] { load({2}); }),
               HasSubstr("checkpoint was trained for configuration \"2d\", not '3d_fullres'"));
   fs::rename(model_, dir_ / "models" / "mymodel");
-  EXPECT_THAT(error_of([&] {
-                Predictor::from_model_folder(dir_ / "models" / "mymodel", "", {0}, "final", torch::kCPU, {});
-              }),
-              HasSubstr("configuration 'mymodel' is not in its plans.json (the folder's name; pass -c)"));
-  EXPECT_EQ(Predictor::from_model_folder(dir_ / "models" / "mymodel", "3d_fullres", {0}, "final", torch::kCPU, {})
+  EXPECT_THAT(
+      error_of([&] {
+        Predictor::from_model_folder(dir_ / "models" / "mymodel", "", {0}, "final", torch::kCPU,
+                                     {});
+      }),
+      HasSubstr("configuration 'mymodel' is not in its plans.json (the folder's name; pass -c)"));
+  EXPECT_EQ(Predictor::from_model_folder(dir_ / "models" / "mymodel", "3d_fullres", {0}, "final",
+                                         torch::kCPU, {})
                 .num_networks(),
             1u);
-  EXPECT_THAT(error_of([&] { Predictor::from_model_folder(dir_ / "nothing", "", {}, "final", torch::kCPU, {}); }),
+  EXPECT_THAT(error_of([&] {
+                Predictor::from_model_folder(dir_ / "nothing", "", {}, "final", torch::kCPU, {});
+              }),
               HasSubstr("nothing: model folder not found"));
 }
 
