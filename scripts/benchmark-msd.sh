@@ -176,7 +176,7 @@ if env["BM_BUDGET"]:
 
 version = env["BM_VERSION"].strip()
 match = re.match(r"medseg (\S+)", version)
-torch = re.search(r"\(libtorch ([^)]+)\)", version)
+torch = re.search(r"\(libtorch ([^,)]+)", version)
 dataset_json = json.load(open(os.path.join(env["BM_DATASET"], "dataset.json")))
 results = {
     "schema_version": 1,

@@ -2,13 +2,20 @@
 # Configures and builds medseg (Release) into build/ (or $MEDSEG_BUILD_DIR). Extra arguments
 # go to CMake's configure step, e.g. scripts/build.sh -DMEDSEG_BUILD_BENCHMARKS=ON.
 # MEDSEG_BUILD_TARGETS: build only these targets (e.g. "medseg"; default: everything).
+# MEDSEG_TORCH=2: against the pinned libtorch 2.x with CUDA (scripts/lib/torch.sh), into
+# build-torch2/ unless MEDSEG_BUILD_DIR says otherwise.
 set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${MEDSEG_BUILD_DIR:-$root/build}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/torch.sh"
+root=$medseg_root
+build=$medseg_build_dir
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
+torch_args=()
+if [ "$medseg_torch" = 2 ]; then
+  read -r -a torch_args <<<"$(torch2_cmake_args)"
+fi
 if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "$@"
+  cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "${torch_args[@]}" "$@"
 elif [ $# -gt 0 ]; then
   cmake -S "$root" -B "$build" "$@"
 fi

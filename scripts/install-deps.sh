@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package that medseg's build, tests, benchmarks and demo need.
 # Idempotent: packages already present are skipped. Runs as root, or through sudo otherwise.
+# MEDSEG_TORCH=2 also installs the pinned libtorch 2.x with CUDA (the `torch` wheel and its
+# nvidia-* runtime wheels, about 4.6 GB) into .deps/torch-<version>/ (scripts/lib/torch.sh);
+# pip's download cache makes a reinstall on the same machine quick.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/torch.sh"
 
 PACKAGES=(
   build-essential g++ cmake ninja-build pkg-config
@@ -11,6 +15,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   time python3 procps
 )
+# The venv that holds the torch wheel: Debian's python3 needs python3-venv for it.
+[ "$medseg_torch" = 2 ] && PACKAGES+=(python3-venv)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -20,21 +26,40 @@ for p in "${PACKAGES[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+  echo "install-deps: all ${#PACKAGES[@]} Debian packages already installed"
+else
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+      echo "install-deps: not root and sudo is not available; install: ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  started=$SECONDS
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  echo "install-deps: installed in $((SECONDS - started)) s"
+fi
+
+[ "$medseg_torch" = 2 ] || exit 0
+# libtorch 2.x with CUDA from the torch wheel, pinned.
+if [ -f "$torch2_venv/.medseg-installed" ] &&
+   [ "$(cat "$torch2_venv/.medseg-installed")" = "torch==$torch2_version" ] &&
+   torch2_cmake_prefix >/dev/null 2>&1; then
+  echo "install-deps: libtorch $torch2_version (torch wheel) already in $torch2_venv"
   exit 0
 fi
-
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-    echo "install-deps: not root and sudo is not available; install: ${missing[*]}" >&2
-    exit 1
-  fi
-fi
-
-echo "install-deps: installing ${missing[*]}"
+torch2_nvcc >/dev/null   # the build will need the CUDA toolkit: say so now
+python=python3
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import ensurepip' 2>/dev/null && python=/usr/bin/python3
 started=$SECONDS
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-echo "install-deps: installed in $((SECONDS - started)) s"
+echo "install-deps: installing torch==$torch2_version (libtorch 2.x with CUDA) into $torch2_venv"
+rm -rf "$torch2_venv"
+mkdir -p "$(dirname "$torch2_venv")"
+"$python" -m venv "$torch2_venv"
+"$torch2_venv/bin/python" -m pip install -q --disable-pip-version-check "torch==$torch2_version"
+torch2_cmake_prefix >/dev/null
+echo "torch==$torch2_version" > "$torch2_venv/.medseg-installed"
+echo "install-deps: libtorch $torch2_version installed in $((SECONDS - started)) s"

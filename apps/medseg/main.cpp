@@ -1,10 +1,9 @@
 // medseg: self-configuring medical image segmentation, one native binary.
-#include <torch/version.h>
-
 #include "commands.h"
 #include "medseg/core/error.h"
 #include "medseg/core/log.h"
 #include "medseg/io/runtime.h"
+#include "medseg/nn/device.h"
 
 namespace medseg::app {
 
@@ -22,7 +21,7 @@ int main(int argc, char** argv) {
   CLI::App app{"medseg: self-configuring medical image segmentation (nnU-Net's pipeline, natively)",
                "medseg"};
   app.set_version_flag(
-      "--version", std::string("medseg ") + MEDSEG_VERSION + " (libtorch " + TORCH_VERSION + ")");
+      "--version", std::string("medseg ") + MEDSEG_VERSION + " (" + torch_build_summary() + ")");
   app.require_subcommand(1);
   app.fallthrough();
   app::GlobalOptions global;

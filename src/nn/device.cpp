@@ -1,6 +1,10 @@
 #include "medseg/nn/device.h"
 
 #include <torch/torch.h>
+#include <torch/version.h>
+#ifdef MEDSEG_WITH_NCCL
+#include <nccl.h>
+#endif
 
 #include "medseg/core/error.h"
 
@@ -23,6 +27,22 @@ c10::Device parse_device(const std::string& text) {
     throw UsageError("--device", "'" + text + "': this machine has " + std::to_string(torch::cuda::device_count()) +
                                      " CUDA device(s)");
   return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
+}
+
+std::string torch_build_summary() {
+  std::string summary = "libtorch " TORCH_VERSION;
+#ifdef MEDSEG_WITH_CUDA
+  summary += ", CUDA " MEDSEG_CUDA_VERSION " compiled in";
+#else
+  summary += ", CPU only (no CUDA compiled in)";
+#endif
+#ifdef MEDSEG_WITH_NCCL
+  summary += ", NCCL " + std::to_string(NCCL_MAJOR) + "." + std::to_string(NCCL_MINOR) + "." +
+             std::to_string(NCCL_PATCH);
+#else
+  summary += ", no NCCL";
+#endif
+  return summary;
 }
 
 }  // namespace medseg

@@ -2,10 +2,9 @@
 
 #include <torch/torch.h>
 
-#if __has_include(<gloo/algorithm.h>)
+#ifdef MEDSEG_WITH_GLOO  // Gloo's headers were found (cmake/MedsegDependencies.cmake)
 #define USE_C10D_GLOO 1
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#define MEDSEG_HAVE_GLOO 1
 #endif
 #ifdef MEDSEG_WITH_NCCL
 #define USE_C10D_NCCL 1
@@ -202,7 +201,7 @@ std::unique_ptr<Communicator> Communicator::connect(const DistributedOptions& op
       impl->backend = "nccl";
     }
 #endif
-#ifdef MEDSEG_HAVE_GLOO
+#ifdef MEDSEG_WITH_GLOO
     if (!impl->group) {
       auto gloo = c10d::ProcessGroupGloo::Options::create();
       gloo->timeout = timeout;

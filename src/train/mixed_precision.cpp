@@ -1,51 +1,21 @@
 #include "medseg/train/mixed_precision.h"
 
-#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
-#include <torch/version.h>
 
 #include "medseg/core/error.h"
-
-// libtorch 2.4 moved autocast to a per-device API and deprecated the CUDA-only one.
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-#define MEDSEG_AUTOCAST_PER_DEVICE 1
-#else
-#define MEDSEG_AUTOCAST_PER_DEVICE 0
-#endif
+#include "medseg/core/torch_compat.h"
 
 namespace medseg {
 
-namespace {
-
-bool cuda_autocast_enabled() {
-#if MEDSEG_AUTOCAST_PER_DEVICE
-  return at::autocast::is_autocast_enabled(at::kCUDA);
-#else
-  return at::autocast::is_enabled();
-#endif
-}
-
-void set_cuda_autocast(bool on) {
-#if MEDSEG_AUTOCAST_PER_DEVICE
-  if (on) at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-  at::autocast::set_autocast_enabled(at::kCUDA, on);
-#else
-  if (on) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-  at::autocast::set_enabled(on);
-#endif
-}
-
-}  // namespace
-
 AutocastScope::AutocastScope(bool enabled) : enabled_(enabled) {
   if (!enabled_) return;
-  previous_ = cuda_autocast_enabled();
-  set_cuda_autocast(true);
+  previous_ = torch_compat::cuda_autocast_enabled();
+  torch_compat::set_cuda_autocast(true, at::kBFloat16);
 }
 
 AutocastScope::~AutocastScope() {
   if (!enabled_) return;
-  set_cuda_autocast(previous_);
+  torch_compat::set_cuda_autocast(previous_, at::kBFloat16);
   if (!previous_) at::autocast::clear_cache();
 }
 

@@ -23,6 +23,7 @@
 #include "medseg/train/model_folder.h"
 #include "medseg/train/preprocessed_case_source.h"
 #include "medseg/train/progress_plot.h"
+#include "medseg/train/training_placement.h"
 
 namespace medseg {
 
@@ -125,18 +126,19 @@ std::vector<std::vector<int>> region_values(const DatasetInfo& dataset) {
   return regions;
 }
 
-// Saved from CPU tensors, so a model trained on a GPU loads anywhere.
+// Saved from CPU tensors (the network and the optimizer's state), so a model trained on a GPU
+// loads anywhere.
 void save(const fs::path& path, UNet& network, torch::optim::Optimizer& optimizer,
           const TrainingState& state, const RunIdentity& run, const TrainerSettings& settings,
           const Plans& plans, c10::Device device) {
-  if (!device.is_cpu()) network->to(torch::kCPU);
+  if (!device.is_cpu()) move_training_state(*network, optimizer, c10::Device(c10::kCPU));
   try {
     save_checkpoint(path, *network, &optimizer, checkpoint_meta(state, run, settings, plans));
   } catch (...) {
-    if (!device.is_cpu()) network->to(device);
+    if (!device.is_cpu()) move_training_state(*network, optimizer, device);
     throw;
   }
-  if (!device.is_cpu()) network->to(device);
+  if (!device.is_cpu()) move_training_state(*network, optimizer, device);
 }
 
 int resumed_epoch(const std::optional<CheckpointRecord>& resumed) {
@@ -207,7 +209,7 @@ TrainResult train_fold(const TrainOptions& o) {
   torch::manual_seed(settings.seed);
   UNet network = make_unet(in.config, in.dataset.num_channels(), in.dataset.num_outputs(),
                            settings.deep_supervision);
-  network->to(device);
+  // The network stays on the CPU until its checkpoint, if any, is loaded (training_placement.h).
   // On CUDA mixed precision is autocast (training_step.cpp); on a CPU with native bfloat16 the
   // network itself computes in bfloat16 (nn/precision.h), otherwise in float32.
   const Precision cpu_precision = settings.mixed_precision ? Precision::kAuto : Precision::kFloat32;
@@ -225,13 +227,15 @@ TrainResult train_fold(const TrainOptions& o) {
                                                          .weight_decay(settings.weight_decay));
   TrainingState state;
   if (resumed) {
-    load_checkpoint(resume_file, *network, &optimizer);
+    load_for_training(resume_file, *network, optimizer, /*optimizer_state=*/true, device);
     state = resumed->state;
     log().info("continuing {} from {} (epoch {}, iteration {})", in.paths.dir.string(),
                resume_file.string(), state.epoch, state.iteration);
   } else if (!o.pretrained.empty()) {
-    load_checkpoint(o.pretrained, *network);
+    load_for_training(o.pretrained, *network, optimizer, /*optimizer_state=*/false, device);
     log().info("initial weights from {}", o.pretrained.string());
+  } else {
+    move_training_state(*network, optimizer, device);
   }
   if (comm) {  // the same start on every rank, whatever each read
     std::vector<at::Tensor> tensors = network->parameters();

@@ -3,7 +3,6 @@
 # run's metadata; a failing stage exits 1 naming the stage and writes no results; bad usage
 # exits 2.
 source "$(dirname "$0")/common.sh"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 script="$(dirname "$0")/../../scripts/benchmark-msd.sh"
 
 "$medseg" --quiet synth "$tmp/ds" --cases 6 --test-cases 2 --shape 12 16 16

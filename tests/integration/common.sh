@@ -17,3 +17,8 @@ expect_fail() {
     echo "FAIL: output of '$*' lacks '$pattern':"; echo "$out"; exit 1
   fi
 }
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}

@@ -1,7 +1,18 @@
 # synth, validate and the CLI's conventions (exit codes, --version).
 source "$(dirname "$0")/common.sh"
 
-"$medseg" --version | grep -q "^medseg "
+# --version names the libtorch and says whether CUDA and NCCL are compiled in, as configured.
+version=$("$medseg" --version)
+echo "$version" | grep -Eq "^medseg [0-9.]+ \(libtorch ${MEDSEG_BUILT_TORCH:-[0-9.]+}[^,]*, " ||
+  fail "--version: '$version' does not name libtorch ${MEDSEG_BUILT_TORCH:-}"
+case "${MEDSEG_BUILT_CUDA:-}" in
+  ON) echo "$version" | grep -Eq ", CUDA [0-9.]+ compiled in, " || fail "--version: '$version' (CUDA build)" ;;
+  OFF) echo "$version" | grep -q ", CPU only (no CUDA compiled in), " || fail "--version: '$version' (CPU build)" ;;
+esac
+case "${MEDSEG_BUILT_NCCL:-}" in
+  ON) echo "$version" | grep -Eq ", NCCL [0-9]+\.[0-9]+\.[0-9]+\)$" || fail "--version: '$version' (NCCL)" ;;
+  OFF) echo "$version" | grep -q ", no NCCL)$" || fail "--version: '$version' (no NCCL)" ;;
+esac
 "$medseg" --help | grep -q "validate"
 "$medseg" --quiet synth "$tmp/ds" --cases 3 --shape 12 16 16
 "$medseg" --threads 2 validate "$tmp/ds" 2>&1 | grep -q "3 cases, no problems found"

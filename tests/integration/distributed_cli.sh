@@ -4,7 +4,6 @@
 # with a clear error within seconds (started by the launcher, or by hand with the torchrun
 # variables); bad distributed settings are usage errors.
 source "$(dirname "$0")/common.sh"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # wait_for FILE PID: until FILE is non-empty (at most 60 s), failing if PID ends first.
 wait_for() {

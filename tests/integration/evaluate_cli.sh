@@ -7,7 +7,6 @@ set -euo pipefail
 MEDSEG="$1"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 "$MEDSEG" --quiet synth "$WORK/data" --cases 3 --shape 16 20 20
 REF="$WORK/data/labelsTr"

@@ -3,7 +3,6 @@
 # probabilities, postprocess determine writes postprocessing.json; bad input exits non-zero
 # with the file and the problem named and leaves no output behind.
 source "$(dirname "$0")/common.sh"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 "$medseg" --quiet synth "$tmp/ds" --cases 6 --test-cases 3 --shape 12 16 16
 "$medseg" --quiet plan "$tmp/ds" -o "$tmp/work" > /dev/null

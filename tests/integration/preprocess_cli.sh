@@ -2,7 +2,6 @@
 # labels; a re-run skips complete cases and --overwrite redoes them; a corrupt case fails by
 # name without leaving files; usage errors exit 2.
 source "$(dirname "$0")/common.sh"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 "$medseg" --quiet synth "$tmp/ds" --cases 3 --shape 12 16 16
 "$medseg" --quiet plan "$tmp/ds" -o "$tmp/work" > /dev/null

@@ -2,7 +2,6 @@
 # trainer config writes the model folder (checkpoints, log, plot, validation + summary.json);
 # SIGINT saves checkpoint_latest and exits 1, --continue finishes the run; usage errors exit 2.
 source "$(dirname "$0")/common.sh"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 "$medseg" --quiet synth "$tmp/ds" --cases 6 --shape 12 16 16
 "$medseg" --quiet plan "$tmp/ds" -o "$tmp/work" > /dev/null

@@ -12,4 +12,8 @@ namespace medseg {
 // build or machine has none (or fewer devices than the index asks for).
 c10::Device parse_device(const std::string& text);
 
+// What this binary was compiled against, for `medseg --version`: the libtorch version, whether
+// CUDA is compiled in (and the toolkit's version) and whether NCCL is (and its version).
+std::string torch_build_summary();
+
 }  // namespace medseg
