@@ -14,6 +14,18 @@ void move(at::Tensor& t, const c10::TensorOptions& where) {
   if (t.defined()) t = t.to(where);
 }
 
+// Adam's and AdamW's state classes have the same accessors but no common base.
+template <class AdamState>
+void move_moments(AdamState& state, const c10::TensorOptions& where) {
+  at::Tensor a = state.exp_avg(), b = state.exp_avg_sq(), c = state.max_exp_avg_sq();
+  move(a, where);
+  move(b, where);
+  move(c, where);
+  state.exp_avg(a);
+  state.exp_avg_sq(b);
+  state.max_exp_avg_sq(c);
+}
+
 }  // namespace
 
 void move_training_state(torch::nn::Module& network, torch::optim::Optimizer& optimizer,
@@ -27,21 +39,9 @@ void move_training_state(torch::nn::Module& network, torch::optim::Optimizer& op
       move(momentum, where);
       sgd->momentum_buffer(momentum);
     } else if (auto* adam = dynamic_cast<torch::optim::AdamParamState*>(state)) {
-      at::Tensor a = adam->exp_avg(), b = adam->exp_avg_sq(), c = adam->max_exp_avg_sq();
-      move(a, where);
-      move(b, where);
-      move(c, where);
-      adam->exp_avg(a);
-      adam->exp_avg_sq(b);
-      adam->max_exp_avg_sq(c);
+      move_moments(*adam, where);
     } else if (auto* adamw = dynamic_cast<torch::optim::AdamWParamState*>(state)) {
-      at::Tensor a = adamw->exp_avg(), b = adamw->exp_avg_sq(), c = adamw->max_exp_avg_sq();
-      move(a, where);
-      move(b, where);
-      move(c, where);
-      adamw->exp_avg(a);
-      adamw->exp_avg_sq(b);
-      adamw->max_exp_avg_sq(c);
+      move_moments(*adamw, where);
     } else {
       throw Error("training state", "cannot move this optimizer's state to another device");
     }

@@ -15,7 +15,8 @@ g = r["tests_gpu"]
 assert g["ok"] and g["failed"] == [], g
 b = r["bench_hippocampus"]
 assert b["ok"], b
-assert b["plan"]["patch_size"] and b["plan"]["batch_size"] >= 1, b["plan"]
+# The synthetic stand-in plans as the reference plans Dataset004_Hippocampus.
+assert b["plan"]["patch_size"] == [40, 56, 40] and b["plan"]["batch_size"] == 7, b["plan"]
 t = b["train"]
 assert t["epochs"] == 2 and t["iterations_per_epoch"] == 2, t
 assert t["seconds_per_iteration"] > 0 and t["iterations_per_second"] > 0, t

@@ -9,12 +9,7 @@
 
 #include <filesystem>
 
-namespace torch::nn {
-class Module;
-}
-namespace torch::optim {
-class Optimizer;
-}
+#include "medseg/nn/checkpoint.h"  // torch::nn::Module, torch::optim::Optimizer (declared)
 
 namespace medseg {
 
