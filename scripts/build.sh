@@ -12,7 +12,8 @@ generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
 torch_args=()
 if [ "$medseg_torch" = 2 ]; then
-  read -r -a torch_args <<<"$(torch2_cmake_args)"
+  args=$(torch2_cmake_args) || exit 1
+  read -r -a torch_args <<<"$args"
 fi
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "${torch_args[@]}" "$@"

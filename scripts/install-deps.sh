@@ -56,7 +56,15 @@ python=python3
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import ensurepip' 2>/dev/null && python=/usr/bin/python3
 started=$SECONDS
 echo "install-deps: installing torch==$torch2_version (libtorch 2.x with CUDA) into $torch2_venv"
-rm -rf "$torch2_venv"
+if [ -e "$torch2_venv" ]; then
+  # Only ever replace a venv (an earlier, unfinished or other-version install), never a folder
+  # that MEDSEG_TORCH2_VENV happens to name.
+  if [ ! -f "$torch2_venv/pyvenv.cfg" ]; then
+    echo "install-deps: $torch2_venv exists and is not a Python venv: not touching it" >&2
+    exit 1
+  fi
+  rm -rf "$torch2_venv"
+fi
 mkdir -p "$(dirname "$torch2_venv")"
 "$python" -m venv "$torch2_venv"
 "$torch2_venv/bin/python" -m pip install -q --disable-pip-version-check "torch==$torch2_version"

@@ -4,6 +4,7 @@
 #                             wheel of the Python package index, installed into the ignored folder
 #                             .deps/torch-<version>/ (a venv). Needs the CUDA toolkit (nvcc) for
 #                             the build; runs on the CPU as well when there is no GPU.
+#                             MEDSEG_TORCH2_VENV=DIR: that venv instead of .deps/torch-<version>.
 # Sets medseg_torch (1|2), medseg_build_dir (build/ or build-torch2/, unless MEDSEG_BUILD_DIR is
 # set) and, for 2, torch2_version, torch2_venv and the function torch2_cmake_args.
 medseg_torch=${MEDSEG_TORCH:-1}
@@ -15,7 +16,8 @@ esac
 medseg_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # The version the GPU machine's PyTorch has (2.11.0+cu130), so one build's results compare.
 torch2_version=2.11.0
-torch2_venv="$medseg_root/.deps/torch-$torch2_version"
+# MEDSEG_TORCH2_VENV puts it elsewhere (e.g. one venv shared by several checkouts).
+torch2_venv=${MEDSEG_TORCH2_VENV:-$medseg_root/.deps/torch-$torch2_version}
 if [ "$medseg_torch" = 2 ]; then
   medseg_build_dir=${MEDSEG_BUILD_DIR:-$medseg_root/build-torch2}
 else

@@ -17,14 +17,18 @@ c10::Device parse_device(const std::string& text) {
   int index = 0;
   if (text.size() > 5) {
     const std::string digits = text.substr(5);
-    if (digits.empty() || digits.size() > 3 || digits.find_first_not_of("0123456789") != std::string::npos)
+    if (digits.empty() || digits.size() > 3 ||
+        digits.find_first_not_of("0123456789") != std::string::npos)
       throw UsageError("--device", "must be cpu, cuda or cuda:<index>, got '" + text + "'");
     index = std::stoi(digits);
   }
   if (!torch::cuda::is_available())
-    throw UsageError("--device", "'" + text + "' asked for, but this build of medseg or this machine has no CUDA");
+    throw UsageError(
+        "--device",
+        "'" + text + "' asked for, but this build of medseg or this machine has no CUDA");
   if (index >= static_cast<int>(torch::cuda::device_count()))
-    throw UsageError("--device", "'" + text + "': this machine has " + std::to_string(torch::cuda::device_count()) +
+    throw UsageError("--device", "'" + text + "': this machine has " +
+                                     std::to_string(torch::cuda::device_count()) +
                                      " CUDA device(s)");
   return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
 }

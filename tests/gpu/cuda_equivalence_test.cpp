@@ -44,8 +44,8 @@ double relative_error(const at::Tensor& a, const at::Tensor& b) {
 
 UNet seeded_unet(uint64_t seed, bool deep_supervision) {
   torch::manual_seed(seed);
-  return UNet(UNetOptions{test::plain_architecture({4, 8, 16}, test::isotropic_strides(3, 3)), 1,
-                          3, deep_supervision});
+  return UNet(UNetOptions{test::plain_architecture({4, 8, 16}, test::isotropic_strides(3, 3)), 1, 3,
+                          deep_supervision});
 }
 
 TEST_F(CudaEquivalence, UNetForwardAndGradients) {
@@ -78,7 +78,8 @@ TEST_F(CudaEquivalence, DiceCeLossAndItsGradient) {
     const at::Tensor l_gpu = logits.to(kCuda).requires_grad_(true);
     const at::Tensor loss_cpu = dice_ce_loss(l_cpu, target, options);
     const at::Tensor loss_gpu = dice_ce_loss(l_gpu, target.to(kCuda), options);
-    EXPECT_NEAR(loss_gpu.item<double>(), loss_cpu.item<double>(), 1e-5) << "batch_dice " << batch_dice;
+    EXPECT_NEAR(loss_gpu.item<double>(), loss_cpu.item<double>(), 1e-5)
+        << "batch_dice " << batch_dice;
     loss_cpu.backward();
     loss_gpu.backward();
     EXPECT_LT(relative_error(l_gpu.grad(), l_cpu.grad()), 1e-4) << "batch_dice " << batch_dice;
@@ -100,8 +101,8 @@ TEST_F(CudaEquivalence, AugmentationWithTheSameSeed) {
   cases.push_back(testing::box_case("a", {20, 24, 12}, {4, 4, 4}, {10, 10, 8}, 1));
   cases.push_back(testing::box_case("b", {18, 20, 10}, {2, 12, 2}, {8, 16, 6}, 2));
   const InMemoryCaseSource source(std::move(cases));
-  const BatchOptions options =
-      training_batch_options(augmentation_plan(), AugmentationSettings{}, /*deep_supervision=*/true);
+  const BatchOptions options = training_batch_options(augmentation_plan(), AugmentationSettings{},
+                                                      /*deep_supervision=*/true);
   for (int64_t index = 0; index < 4; ++index) {
     Batch on_cpu = sample_batch(source, options, /*seed=*/5, index);
     Batch on_gpu = on_cpu;
@@ -155,7 +156,8 @@ TEST_F(CudaEquivalence, ResumedWeightsAndMomentumLandOnTheGpu) {
   for (const at::Tensor& p : resumed->parameters()) EXPECT_TRUE(p.is_cuda());
   ASSERT_FALSE(resumed_optimizer.state().empty());
   for (auto& entry : resumed_optimizer.state())
-    EXPECT_TRUE(static_cast<torch::optim::SGDParamState&>(*entry.second).momentum_buffer().is_cuda());
+    EXPECT_TRUE(
+        static_cast<torch::optim::SGDParamState&>(*entry.second).momentum_buffer().is_cuda());
   EXPECT_LT(relative_error(resumed->parameters()[0], net->parameters()[0]), 1e-7);
   // A step on the GPU from there.
   resumed_optimizer.zero_grad();

@@ -31,6 +31,22 @@ done
   [ "$medseg_torch" = 1 ] && [ "$medseg_build_dir" = "$root/build" ] || fail "default: $medseg_torch $medseg_build_dir"
 )
 
+# A build against a libtorch 2.x that is not installed stops before configuring anything.
+expect_fail 1 "run MEDSEG_TORCH=2 scripts/install-deps.sh" env MEDSEG_TORCH=2 \
+  MEDSEG_TORCH2_VENV="$tmp/absent" MEDSEG_BUILD_DIR="$tmp/build" bash "$root/scripts/build.sh"
+[ ! -e "$tmp/build/CMakeCache.txt" ] || fail "build.sh configured $tmp/build without libtorch 2.x"
+
+# install-deps replaces only a venv: a folder of something else named by MEDSEG_TORCH2_VENV stays.
+if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
+  mkdir -p "$tmp/precious" && echo keep > "$tmp/precious/file"
+  # (Debian's packages are installed: the script gets past them without asking apt.)
+  if dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q "install ok installed"; then
+    expect_fail 1 "is not a Python venv: not touching it" env MEDSEG_TORCH=2 \
+      MEDSEG_TORCH2_VENV="$tmp/precious" bash "$root/scripts/install-deps.sh"
+    [ "$(cat "$tmp/precious/file")" = keep ] || fail "install-deps removed $tmp/precious"
+  fi
+fi
+
 # gpu-check.sh: usage errors exit 2 before anything runs.
 expect_fail 2 "--device must be cuda or cpu" bash "$root/scripts/gpu-check.sh" --device tpu
 expect_fail 2 "--iterations must be a positive integer" bash "$root/scripts/gpu-check.sh" --iterations 0
