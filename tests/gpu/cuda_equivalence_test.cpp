@@ -137,8 +137,8 @@ TEST_F(CudaEquivalence, PredictorSlidingWindowWithMirroring) {
   const at::Tensor gpu = predictor(kCuda).predict_logits(data);
   EXPECT_EQ(gpu.sizes(), cpu.sizes());
   EXPECT_LT(relative_error(gpu, cpu), 1e-4);
-  EXPECT_TRUE(torch::equal(gpu.cpu().argmax(0), cpu.argmax(0)) ||
-              gpu.cpu().argmax(0).ne(cpu.argmax(0)).sum().item<int64_t>() <= 2);
+  // Argmax may flip only where two classes' logits tie within float32 noise.
+  EXPECT_LE(gpu.cpu().argmax(0).ne(cpu.argmax(0)).sum().item<int64_t>(), 2);
 }
 
 TEST_F(CudaEquivalence, ResumedWeightsAndMomentumLandOnTheGpu) {
