@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "medseg/core/files.h"
 #include "medseg/eval/evaluator.h"
 #include "medseg/eval/metrics.h"
 #include "medseg/io/image.h"
@@ -103,7 +104,7 @@ void evaluate_folder(benchmark::State& state, fs::path labels_dir) {
   state.counters["s_per_case"] = benchmark::Counter(
       static_cast<double>(files.size()),
       benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
-  fs::remove_all(tmp);
+  medseg::remove_tree(tmp);
 }
 
 // Two ellipsoids in 300x512x512 at spacing (1.5, 0.8, 0.8): the large one shifted by (2, 3, -2)

@@ -27,6 +27,7 @@
 #include "medseg/infer/predictor.h"
 #include "medseg/infer/tiling.h"
 #include "medseg/io/runtime.h"
+#include "medseg/nn/network_cost.h"
 
 namespace {
 
@@ -85,32 +86,11 @@ medseg::DatasetInfo hippocampus_dataset() {
       "bench dataset.json");
 }
 
-// Multiply-adds x 2 of every convolution of one forward pass (no deep supervision heads).
-double forward_flops(const medseg::ArchitecturePlan& a, std::vector<int64_t> patch, double in,
-                     double classes) {
-  auto prod = [](const std::vector<int>& v) {
-    double p = 1;
-    for (int x : v) p *= x;
-    return p;
-  };
-  std::vector<double> voxels;
-  double flops = 0;
-  for (int s = 0; s < a.n_stages; ++s) {
-    double n = 1;
-    for (size_t axis = 0; axis < patch.size(); ++axis)
-      n *= static_cast<double>(patch[axis] /= a.strides[s][axis]);
-    voxels.push_back(n);
-    const double k = prod(a.kernel_sizes[s]), f = a.features_per_stage[s];
-    flops += 2 * n * k * f * (in + (a.n_conv_per_stage[s] - 1) * f);
-    in = f;
-  }
-  for (int s = a.n_stages - 2; s >= 0; --s) {
-    const double below = a.features_per_stage[s + 1], f = a.features_per_stage[s];
-    flops += 2 * voxels[s + 1] * below * f * prod(a.strides[s + 1]);  // transposed conv
-    flops += 2 * voxels[s] * prod(a.kernel_sizes[s]) * f *
-             (2 * f + (a.n_conv_per_stage_decoder[s] - 1) * f);
-  }
-  return flops + 2 * voxels[0] * a.features_per_stage[0] * classes;  // segmentation head
+// One forward pass of the Hippocampus network (no deep supervision) over one patch.
+double hippocampus_forward_flops() {
+  return medseg::forward_flops(
+      medseg::unet_options(hippocampus_plans().configuration("3d_fullres"), 1, 3, false),
+      {40, 56, 40});
 }
 
 double median(std::vector<double> v) {
@@ -166,13 +146,13 @@ json time_case(const fs::path& input, bool mirroring, const Args& args, int iter
     predictor.predict_case({input}, tmp / "out.nii.gz");
     if (i > 0) seconds.push_back(seconds_since(start));
   }
-  fs::remove_all(tmp);
+  medseg::remove_tree(tmp);
   // Tiles of the padded volume (spacing 1, so the grid is the input's).
   const medseg::Padding pad = medseg::padding_for_patch(header.shape, {40, 56, 40});
   const auto tiles =
       medseg::sliding_window_tiles(pad.padded_shape(header.shape), {40, 56, 40}, 0.5).size();
   const double passes = static_cast<double>(tiles) * (mirroring ? 8 : 1);
-  const double gflop = passes * forward_flops(hippocampus_architecture(), {40, 56, 40}, 1, 3) / 1e9;
+  const double gflop = passes * hippocampus_forward_flops() / 1e9;
   return {{"input", input.string()},
           {"shape", header.shape},
           {"mirroring", mirroring},
@@ -200,7 +180,7 @@ json run_large(const Args& args) {
       tmp / "large_0000.nii.gz");
   json r = time_case(tmp / "large_0000.nii.gz", false, args, 1);
   r["volume_float32_mb"] = 200.0 * 256 * 256 * 4 / 1e6;
-  fs::remove_all(tmp);
+  medseg::remove_tree(tmp);
   return r;
 }
 
@@ -212,7 +192,7 @@ json run_forward(const Args& args) {
   const medseg::Precision precision =
       medseg::resolve_precision(medseg::parse_precision(args.precision, "--precision"), false);
   medseg::set_precision(*net, precision);
-  const double flops = forward_flops(hippocampus_architecture(), {40, 56, 40}, 1, 3);
+  const double flops = hippocampus_forward_flops();
   json out = json::object();
   for (int64_t batch : {int64_t{1}, int64_t{8}}) {
     const at::Tensor x = torch::randn({batch, 1, 40, 56, 40});

@@ -1,7 +1,7 @@
 // `medseg predict -i <file|folder> -o <folder> -m <model_folder> [-f 0 1 .. | all] [-c conf]
 //  [--checkpoint final|best|latest] [--step 0.5] [--no-mirroring] [--save-probabilities]
 //  [--device cpu|cuda] [--num-parts N --part-id K] [--tile-batch B] [--mirror-group G]
-//  [--no-postprocessing]
+//  [--no-postprocessing] [--replace-non-finite]
 //  [--previous-stage <folder>] [--continue]`
 #include <torch/torch.h>
 
@@ -113,8 +113,11 @@ void add_predict_command(CLI::App& app, const GlobalOptions& global) {
          "while a call stays under 1M voxels; 1: one by one, least memory)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--precision", a->precision,
-                  "auto, fp32 or bf16: the network's arithmetic (default auto: bf16 on a CPU with "
-                  "native bfloat16, else fp32)");
+                  "auto, fp32 or bf16: the network's arithmetic (default auto: bf16 on CUDA and "
+                  "on a CPU with native bfloat16, else fp32)");
+  cmd->add_flag("--replace-non-finite", a->options.replace_non_finite,
+                "Replace NaN and infinite input intensities by 0 (with a warning) instead of "
+                "stopping with an error");
   cmd->add_flag("--no-postprocessing", a->no_postprocessing,
                 "Do not apply the model's postprocessing.json");
   cmd->add_option("--previous-stage", a->previous_stage,

@@ -1,4 +1,6 @@
 // medseg: self-configuring medical image segmentation, one native binary.
+#include <filesystem>
+
 #include "commands.h"
 #include "medseg/core/error.h"
 #include "medseg/core/log.h"
@@ -60,6 +62,9 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const Error& e) {
     log().error("{}", e.what());
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    log().error("{}", describe_filesystem_error(e));
     return 1;
   } catch (const std::exception& e) {
     log().error("unexpected error: {}", e.what());

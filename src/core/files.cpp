@@ -58,4 +58,32 @@ nlohmann::json read_json(const fs::path& path) {
   }
 }
 
+std::uintmax_t remove_tree(const fs::path& path, std::error_code& ec) noexcept {
+  ec.clear();
+  const fs::file_status status = fs::symlink_status(path, ec);
+  if (status.type() == fs::file_type::not_found) {
+    ec.clear();
+    return 0;
+  }
+  if (ec) return 0;
+  std::uintmax_t removed = 0;
+  if (status.type() == fs::file_type::directory) {
+    fs::directory_iterator it(path, ec);
+    for (const fs::directory_iterator end; !ec && it != end; it.increment(ec)) {
+      removed += remove_tree(it->path(), ec);
+      if (ec) return removed;
+    }
+    if (ec) return removed;
+  }
+  if (fs::remove(path, ec)) ++removed;
+  return removed;
+}
+
+std::uintmax_t remove_tree(const fs::path& path) {
+  std::error_code ec;
+  const std::uintmax_t removed = remove_tree(path, ec);
+  if (ec) throw Error(path.string(), "cannot remove it: " + ec.message());
+  return removed;
+}
+
 }  // namespace medseg

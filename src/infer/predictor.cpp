@@ -81,6 +81,35 @@ std::vector<Image> read_channels(const std::vector<fs::path>& files, const Datas
   return channels;
 }
 
+// What the model can take, checked before anything is computed (predict_case): each channel's
+// dimensionality against the configuration's and the data it was trained on, and finite
+// intensities (or, with options.replace_non_finite, repaired with a warning).
+void check_input_images(std::vector<Image>& channels, const std::vector<fs::path>& files,
+                        const Plans& plans, const ConfigurationPlan& config,
+                        bool replace_non_finite) {
+  const bool trained_on_2d_images = !plans.original_median_spacing_after_transp.empty() &&
+                                    plans.original_median_spacing_after_transp[0] >= 999;
+  for (size_t i = 0; i < channels.size(); ++i) {
+    Image& image = channels[i];
+    const std::string file = files[i].string();
+    if (image.dim() == 2 && config.spatial_dims() == 3)
+      throw Error(file, "is a 2D image, but configuration " + config.name +
+                            " is a 3D model: it needs volumes");
+    if (image.dim() == 3 && trained_on_2d_images && image.data.size(0) > 1)
+      throw Error(file, "is a volume of " + std::to_string(image.data.size(0)) +
+                            " slices, but this model was trained on 2D images");
+    const int64_t bad = count_non_finite(files[i], image);
+    if (bad == 0) continue;
+    if (!replace_non_finite)
+      throw Error(file, std::to_string(bad) +
+                            " intensities are not finite (NaN or infinite); predict with "
+                            "--replace-non-finite to replace them with 0 and go on");
+    // NIfTI's reader has already put 0 there (io/image.h); the other formats keep them.
+    image.data = at::nan_to_num(image.data, 0.0, 0.0, 0.0);
+    log().warn("{}: replaced {} non-finite intensities (NaN or infinite) with 0", file, bad);
+  }
+}
+
 }  // namespace
 
 fs::path probabilities_file(const fs::path& output_file, const std::string& file_ending) {
@@ -111,6 +140,9 @@ Predictor::Predictor(Plans plans, std::string configuration, DatasetInfo dataset
   if (!(options_.step_size > 0 && options_.step_size <= 1))
     throw UsageError("step size", "must be in (0, 1], not " + std::to_string(options_.step_size));
   if (options_.tile_batch < 1) throw UsageError("tile batch", "must be at least 1");
+  // The patch size is fixed: let cuDNN time its algorithms once and keep the fastest (as the
+  // reference's predictor does on CUDA).
+  if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
 }
 
 namespace {
@@ -124,6 +156,65 @@ bool trained_with_mirroring(const fs::path& settings_file) {
   for (const char* key : {"mirroring", "augmentation"})
     if (s.contains(key) && s[key].is_boolean() && !s[key].get<bool>()) return false;
   return true;
+}
+
+// The first place where two JSON values differ, as "key.sub[2]" ("" when equal).
+std::string first_difference(const nlohmann::json& a, const nlohmann::json& b,
+                             const std::string& at) {
+  if (a.is_object() && b.is_object()) {
+    for (const auto& [key, value] : a.items()) {
+      const std::string here = at.empty() ? key : at + "." + key;
+      if (!b.contains(key)) return here;
+      const std::string d = first_difference(value, b.at(key), here);
+      if (!d.empty()) return d;
+    }
+    for (const auto& [key, value] : b.items())
+      if (!a.contains(key)) return at.empty() ? key : at + "." + key;
+    return "";
+  }
+  if (a.is_array() && b.is_array() && a.size() == b.size()) {
+    for (size_t i = 0; i < a.size(); ++i) {
+      const std::string d = first_difference(a[i], b[i], at + "[" + std::to_string(i) + "]");
+      if (!d.empty()) return d;
+    }
+    return "";
+  }
+  return a == b ? "" : (at.empty() ? std::string("(the whole value)") : at);
+}
+
+// A checkpoint records the plans it was trained with. What decides the network and what it is
+// fed must still be what the model folder's plans.json says, or the prediction would be
+// silently wrong (a plans.json edited or replaced after training).
+void check_recorded_plans(const nlohmann::json& meta, const Plans& plans,
+                          const std::string& configuration, const fs::path& checkpoint,
+                          const fs::path& plans_file) {
+  if (!meta.contains("plans")) return;  // not written by `medseg train`: nothing recorded
+  const nlohmann::json current = to_json(plans);
+  const nlohmann::json& recorded = meta.at("plans");
+  const auto at = [](const nlohmann::json& j, const std::string& key) {
+    return j.is_object() && j.contains(key) ? j.at(key) : nlohmann::json();
+  };
+  const nlohmann::json recorded_config = at(at(recorded, "configurations"), configuration);
+  const nlohmann::json current_config = at(at(current, "configurations"), configuration);
+  std::vector<std::pair<std::string, std::pair<nlohmann::json, nlohmann::json>>> parts;
+  for (const char* key :
+       {"architecture", "patch_size", "spacing", "normalization_schemes", "use_mask_for_norm"})
+    parts.push_back({std::string("configurations.") + configuration + "." + key,
+                     {at(recorded_config, key), at(current_config, key)}});
+  parts.push_back({"foreground_intensity_properties_per_channel",
+                   {at(recorded, "foreground_intensity_properties_per_channel"),
+                    at(current, "foreground_intensity_properties_per_channel")}});
+  for (const auto& [name, values] : parts) {
+    const std::string d = first_difference(values.first, values.second, "");
+    if (d.empty()) continue;
+    const std::string where = d == "(the whole value)" ? name
+                              : d.front() == '['       ? name + d
+                                                       : name + "." + d;
+    throw Error(checkpoint.string(),
+                "was trained with plans that differ from " + plans_file.string() + " at '" + where +
+                    "' (a plans.json edited or replaced after training? retrain, or "
+                    "restore the plans the model was trained with)");
+  }
 }
 
 }  // namespace
@@ -155,6 +246,7 @@ Predictor Predictor::from_model_folder(const fs::path& model_dir, const std::str
     UNet net = make_unet(config, network_input_channels(config, dataset), dataset.num_outputs(),
                          /*deep_supervision=*/false);
     const nlohmann::json meta = load_checkpoint(file, *net);
+    check_recorded_plans(meta, plans, name, file, model_dir / "plans.json");
     if (meta.contains("configuration") && meta["configuration"] != name)
       throw Error(file.string(), "checkpoint was trained for configuration " +
                                      meta["configuration"].dump() + ", not '" + name + "'");
@@ -184,9 +276,10 @@ at::Tensor Predictor::predict_logits(const at::Tensor& data) const {
   o.mirroring = options_.mirroring;
   o.tile_batch = options_.tile_batch;
   o.mirror_group = options_.mirror_group;
-  // In bfloat16 a lone tile already runs at ~85% of the batched speed (0.60 s against 0.50 s
-  // per mirrored Hippocampus case, for 0.25 GB against 0.60 GB peak): one mirror at a time.
-  if (o.mirror_group == 0 &&
+  // In bfloat16 on a CPU a lone tile already runs at ~85% of the batched speed (0.60 s against
+  // 0.50 s per mirrored Hippocampus case, for 0.25 GB against 0.60 GB peak): one mirror at a
+  // time there. A GPU wants the larger batches.
+  if (o.mirror_group == 0 && !device_.is_cuda() &&
       resolve_precision(options_.precision, device_.is_cuda()) == Precision::kBFloat16)
     o.mirror_group = 1;
   o.device = device_;
@@ -235,7 +328,8 @@ void Predictor::predict_case(const std::vector<fs::path>& channel_files,
                              const fs::path& output_file,
                              const fs::path& previous_stage_file) const {
   const std::string id = case_id_of(channel_files, dataset_.file_ending);
-  const std::vector<Image> channels = read_channels(channel_files, dataset_, id);
+  std::vector<Image> channels = read_channels(channel_files, dataset_, id);
+  check_input_images(channels, channel_files, plans_, configuration(), options_.replace_non_finite);
   Image previous;
   if (!previous_stage_file.empty()) previous = read_image(previous_stage_file);
   const ExportedPrediction p =

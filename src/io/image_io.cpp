@@ -28,15 +28,20 @@ std::string lower(std::string s) {
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 itk::ImageIOBase::Pointer make_io(const fs::path& path) {
   const std::string name = lower(path.filename().string());
-  if (ends_with(name, ".nii") || ends_with(name, ".nii.gz")) return itk::NiftiImageIO::New().GetPointer();
-  if (ends_with(name, ".nrrd") || ends_with(name, ".nhdr")) return itk::NrrdImageIO::New().GetPointer();
-  if (ends_with(name, ".mha") || ends_with(name, ".mhd")) return itk::MetaImageIO::New().GetPointer();
-  throw Error(path.string(), "unsupported image file type (expected .nii, .nii.gz, .nrrd, .nhdr, .mha or .mhd)");
+  if (ends_with(name, ".nii") || ends_with(name, ".nii.gz"))
+    return itk::NiftiImageIO::New().GetPointer();
+  if (ends_with(name, ".nrrd") || ends_with(name, ".nhdr"))
+    return itk::NrrdImageIO::New().GetPointer();
+  if (ends_with(name, ".mha") || ends_with(name, ".mhd"))
+    return itk::MetaImageIO::New().GetPointer();
+  throw Error(path.string(),
+              "unsupported image file type (expected .nii, .nii.gz, .nrrd, .nhdr, .mha or .mhd)");
 }
 
 struct OpenedImage {
@@ -52,7 +57,8 @@ OpenedImage open_image(const fs::path& path) {
   auto& io = *opened.io;
   try {
     io.SetFileName(path.string());
-    if (!io.CanReadFile(path.string().c_str())) throw Error(path.string(), "not a readable image file (corrupt or wrong format)");
+    if (!io.CanReadFile(path.string().c_str()))
+      throw Error(path.string(), "not a readable image file (corrupt or wrong format)");
     io.ReadImageInformation();
   } catch (const itk::ExceptionObject& e) {
     throw Error(path.string(), std::string("could not read image header: ") + e.GetDescription());
@@ -81,8 +87,10 @@ OpenedImage open_image(const fs::path& path) {
 }
 
 template <typename Stored>
-torch::Tensor read_widened(itk::ImageIOBase& io, const std::vector<int64_t>& shape, torch::Dtype widened) {
-  const int64_t numel = std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
+torch::Tensor read_widened(itk::ImageIOBase& io, const std::vector<int64_t>& shape,
+                           torch::Dtype widened) {
+  const int64_t numel =
+      std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
   std::vector<Stored> buffer(numel);
   io.Read(buffer.data());
   auto out = torch::empty(shape, torch::TensorOptions().dtype(widened));
@@ -184,7 +192,9 @@ bool is_supported_image_file(const fs::path& path) {
   return false;
 }
 
-ImageHeader read_image_header(const fs::path& path) { return open_image(path).header; }
+ImageHeader read_image_header(const fs::path& path) {
+  return open_image(path).header;
+}
 
 Image read_image(const fs::path& path) {
   OpenedImage opened = open_image(path);
@@ -203,12 +213,24 @@ Image read_image(const fs::path& path) {
       return t;
     };
     switch (component) {
-      case IOComponentEnum::UCHAR: image.data = direct(torch::kByte); break;
-      case IOComponentEnum::CHAR: image.data = direct(torch::kChar); break;
-      case IOComponentEnum::SHORT: image.data = direct(torch::kShort); break;
-      case IOComponentEnum::USHORT: image.data = read_widened<uint16_t>(io, shape, torch::kInt); break;
-      case IOComponentEnum::FLOAT: image.data = direct(torch::kFloat); break;
-      case IOComponentEnum::DOUBLE: image.data = direct(torch::kDouble); break;
+      case IOComponentEnum::UCHAR:
+        image.data = direct(torch::kByte);
+        break;
+      case IOComponentEnum::CHAR:
+        image.data = direct(torch::kChar);
+        break;
+      case IOComponentEnum::SHORT:
+        image.data = direct(torch::kShort);
+        break;
+      case IOComponentEnum::USHORT:
+        image.data = read_widened<uint16_t>(io, shape, torch::kInt);
+        break;
+      case IOComponentEnum::FLOAT:
+        image.data = direct(torch::kFloat);
+        break;
+      case IOComponentEnum::DOUBLE:
+        image.data = direct(torch::kDouble);
+        break;
       case IOComponentEnum::INT:
       case IOComponentEnum::LONG:
       case IOComponentEnum::LONGLONG:
@@ -231,27 +253,53 @@ Image read_image(const fs::path& path) {
   return image;
 }
 
+int64_t count_non_finite(const fs::path& path, const Image& image) {
+  if (!image.data.is_floating_point()) return 0;
+  if (nifti::is_nifti(path)) return nifti::count_non_finite(path);
+  return (~torch::isfinite(image.data)).sum().item<int64_t>();
+}
+
 void write_image(const Image& image, const fs::path& path) {
   torch::Tensor data = image.data.contiguous().cpu();
   std::vector<int64_t> shape(data.sizes().begin(), data.sizes().end());
   IOComponentEnum component;
   switch (data.scalar_type()) {
-    case torch::kBool: data = data.to(torch::kByte); component = IOComponentEnum::UCHAR; break;
-    case torch::kByte: component = IOComponentEnum::UCHAR; break;
-    case torch::kChar: component = IOComponentEnum::CHAR; break;
-    case torch::kShort: component = IOComponentEnum::SHORT; break;
-    case torch::kInt: component = IOComponentEnum::INT; break;
+    case torch::kBool:
+      data = data.to(torch::kByte);
+      component = IOComponentEnum::UCHAR;
+      break;
+    case torch::kByte:
+      component = IOComponentEnum::UCHAR;
+      break;
+    case torch::kChar:
+      component = IOComponentEnum::CHAR;
+      break;
+    case torch::kShort:
+      component = IOComponentEnum::SHORT;
+      break;
+    case torch::kInt:
+      component = IOComponentEnum::INT;
+      break;
     case torch::kLong:
-      if (data.numel() > 0 && (data.max().item<int64_t>() > INT32_MAX || data.min().item<int64_t>() < INT32_MIN))
+      if (data.numel() > 0 &&
+          (data.max().item<int64_t>() > INT32_MAX || data.min().item<int64_t>() < INT32_MIN))
         throw Error(path.string(), "64-bit integer voxel values do not fit in 32 bits");
       data = data.to(torch::kInt);
       component = IOComponentEnum::INT;
       break;
-    case torch::kFloat: component = IOComponentEnum::FLOAT; break;
-    case torch::kDouble: component = IOComponentEnum::DOUBLE; break;
+    case torch::kFloat:
+      component = IOComponentEnum::FLOAT;
+      break;
+    case torch::kDouble:
+      component = IOComponentEnum::DOUBLE;
+      break;
     case torch::kHalf:
-    case torch::kBFloat16: data = data.to(torch::kFloat); component = IOComponentEnum::FLOAT; break;
-    default: throw Error(path.string(), "cannot write tensors of this dtype");
+    case torch::kBFloat16:
+      data = data.to(torch::kFloat);
+      component = IOComponentEnum::FLOAT;
+      break;
+    default:
+      throw Error(path.string(), "cannot write tensors of this dtype");
   }
   write_buffer(data.data_ptr(), component, shape, image.geometry, path);
 }
@@ -259,7 +307,8 @@ void write_image(const Image& image, const fs::path& path) {
 void write_label_image(const Image& labels, const fs::path& path) {
   torch::Tensor data = labels.data.contiguous().cpu();
   if (data.is_floating_point()) {
-    if (!torch::equal(data, data.round())) throw Error(path.string(), "label map has non-integer values");
+    if (!torch::equal(data, data.round()))
+      throw Error(path.string(), "label map has non-integer values");
   }
   data = data.to(torch::kLong);
   const int64_t max = data.numel() ? data.max().item<int64_t>() : 0;
@@ -274,7 +323,8 @@ void write_label_image(const Image& labels, const fs::path& path) {
     std::vector<uint16_t> buffer(src, src + data.numel());
     write_buffer(buffer.data(), IOComponentEnum::USHORT, shape, labels.geometry, path);
   } else {
-    if (max > UINT32_MAX) throw Error(path.string(), "label value too large: " + std::to_string(max));
+    if (max > UINT32_MAX)
+      throw Error(path.string(), "label value too large: " + std::to_string(max));
     std::vector<uint32_t> buffer(src, src + data.numel());
     write_buffer(buffer.data(), IOComponentEnum::UINT, shape, labels.geometry, path);
   }

@@ -45,7 +45,7 @@ bool cpu_has_native_bf16() {
 
 Precision resolve_precision(Precision requested, bool cuda_device) {
   if (requested != Precision::kAuto) return requested;
-  return !cuda_device && cpu_has_native_bf16() ? Precision::kBFloat16 : Precision::kFloat32;
+  return cuda_device || cpu_has_native_bf16() ? Precision::kBFloat16 : Precision::kFloat32;
 }
 
 }  // namespace medseg

@@ -21,7 +21,8 @@ double seconds_since(Clock::time_point start) {
 
 // An interrupt seen by any rank stops every rank at the same iteration.
 bool stop_requested(const EpochResources& r) {
-  return r.step.communicator != nullptr ? r.step.communicator->any(interrupt_requested()) : interrupt_requested();
+  return r.step.communicator != nullptr ? r.step.communicator->any(interrupt_requested())
+                                        : interrupt_requested();
 }
 
 // The mean over the ranks of a per-rank sum (the rank's own value in one process).
@@ -42,7 +43,8 @@ bool train_iterations(EpochResources& r, TrainingState& state) {
       break;
     }
     const Batch batch = r.train_batches->next();
-    const at::Tensor loss = train_step(r.network, *r.optimizer, *r.loss, batch, r.step).to(at::kDouble);
+    const at::Tensor loss =
+        train_step(r.network, *r.optimizer, *r.loss, batch, r.step).to(at::kDouble);
     loss_sum = loss_sum.defined() ? loss_sum + loss : loss;
     ++state.iteration;
     if (r.on_iteration) r.on_iteration(state.epoch, state.iteration);
@@ -63,14 +65,16 @@ bool validation_iterations(EpochResources& r, const TrainingState& state, EpochR
   for (int i = 0; i < r.settings.val_iterations; ++i) {
     if (stop_requested(r)) return false;
     const Batch batch = r.val_batches->next();
-    const at::Tensor loss = validation_step(r.network, *r.loss, batch, r.dice, r.step).to(at::kDouble);
+    const at::Tensor loss =
+        validation_step(r.network, *r.loss, batch, r.dice, r.step).to(at::kDouble);
     loss_sum = loss_sum.defined() ? loss_sum + loss : loss;
   }
   record.val_loss = mean_over_ranks(r, loss_sum) / r.settings.val_iterations;
   if (r.step.communicator != nullptr) r.dice.sum_over_ranks(r.step.communicator->summer());
   record.pseudo_dice = r.dice.per_class();
   record.mean_pseudo_dice = mean_ignoring_nan(record.pseudo_dice);
-  record.ema_pseudo_dice = update_ema(state.ema_pseudo_dice, record.mean_pseudo_dice, r.settings.pseudo_dice_ema);
+  record.ema_pseudo_dice =
+      update_ema(state.ema_pseudo_dice, record.mean_pseudo_dice, r.settings.pseudo_dice_ema);
   record.val_loader_wait_seconds = r.val_batches->take_wait_seconds();
   return true;
 }
@@ -78,7 +82,8 @@ bool validation_iterations(EpochResources& r, const TrainingState& state, EpochR
 }  // namespace
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
-  for (auto& group : optimizer.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+  for (auto& group : optimizer.param_groups())
+    static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
 }
 
 bool run_epoch(EpochResources& r, TrainingState& state) {
@@ -86,8 +91,8 @@ bool run_epoch(EpochResources& r, TrainingState& state) {
   const double previous_seconds = state.partial_train_seconds;  // of an interrupted earlier part
   EpochRecord record;
   record.epoch = state.epoch;
-  record.learning_rate =
-      poly_learning_rate(r.settings.initial_lr, state.epoch, r.settings.num_epochs, r.settings.lr_exponent);
+  record.learning_rate = poly_learning_rate(r.settings.initial_lr, state.epoch,
+                                            r.settings.num_epochs, r.settings.lr_exponent);
   set_learning_rate(*r.optimizer, record.learning_rate);
   if (!train_iterations(r, state)) return false;
   if (!validation_iterations(r, state, record)) return false;
@@ -95,6 +100,11 @@ bool run_epoch(EpochResources& r, TrainingState& state) {
   record.train_seconds = state.partial_train_seconds;
   record.loader_wait_seconds = state.partial_wait_seconds;
   record.epoch_seconds = previous_seconds + seconds_since(start);
+  record.end_time =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  if (r.iteration_flops > 0 && record.train_seconds > 0)
+    record.train_tflops =
+        r.iteration_flops * r.settings.iterations_per_epoch / record.train_seconds / 1e12;
   state.history.push_back(record);
   state.ema_pseudo_dice = record.ema_pseudo_dice;
   state.epoch += 1;

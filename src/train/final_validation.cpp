@@ -27,7 +27,7 @@ struct RemoveOnExit {
   fs::path dir;
   ~RemoveOnExit() {
     std::error_code ignored;
-    fs::remove_all(dir, ignored);
+    remove_tree(dir, ignored);
   }
 };
 
@@ -40,7 +40,7 @@ EvaluationSummary evaluate_cases(const fs::path& reference_dir, const fs::path& 
   // cases (links), then name the real reference files in the summary.
   const fs::path links = prediction_dir / (".reference-" + std::to_string(::getpid()));
   RemoveOnExit cleanup{links};
-  fs::remove_all(links);
+  remove_tree(links);
   fs::create_directories(links);
   std::map<std::string, fs::path> real;
   for (const auto& id : case_ids) {

@@ -12,6 +12,7 @@
 #include "medseg/io/dataset.h"
 #include "medseg/nn/checkpoint.h"
 #include "medseg/nn/device.h"
+#include "medseg/nn/network_cost.h"
 #include "medseg/preprocess/case_storage.h"
 #include "medseg/preprocess/dataset_preprocessor.h"
 #include "medseg/train/distributed.h"
@@ -212,9 +213,10 @@ TrainResult train_fold(const TrainOptions& o) {
   // The network stays on the CPU until its checkpoint, if any, is loaded (training_placement.h).
   // On CUDA mixed precision is autocast (training_step.cpp); on a CPU with native bfloat16 the
   // network itself computes in bfloat16 (nn/precision.h), otherwise in float32.
-  const Precision cpu_precision = settings.mixed_precision ? Precision::kAuto : Precision::kFloat32;
+  const Precision requested_precision =
+      settings.mixed_precision ? Precision::kAuto : Precision::kFloat32;
   if (!device.is_cuda()) {
-    const Precision precision = resolve_precision(cpu_precision, false);
+    const Precision precision = resolve_precision(requested_precision, false);
     set_precision(*network, precision);
     log().info("network computes in {}{}", precision_name(precision),
                settings.mixed_precision && !cpu_has_native_bf16()
@@ -275,12 +277,14 @@ TrainResult train_fold(const TrainOptions& o) {
   std::string patch;
   for (const int64_t edge : in.config.patch_size)
     patch += (patch.empty() ? "" : "x") + std::to_string(edge);
+  const double iteration_flops =
+      training_iteration_flops(network->options(), in.config.patch_size, train_options.batch_size);
   log().info(
       "training {} {} on {}: {} training and {} validation cases, {} epochs x {} iterations, batch "
-      "{} of {}",
+      "{} of {} ({:.0f} GFLOP per iteration)",
       o.configuration, fold_folder_name(o.fold), device.str(), in.split.train.size(),
       in.split.val.size(), settings.num_epochs, settings.iterations_per_epoch, in.config.batch_size,
-      patch);
+      patch, iteration_flops / 1e9);
   if (comm)
     log().info("data parallel: {} ranks over {} ({}), {} samples of each batch on rank {}",
                comm->world_size(), comm->backend(),
@@ -304,7 +308,8 @@ TrainResult train_fold(const TrainOptions& o) {
                     region_values(in.dataset), in.dataset.ignore_label, comm.get()},
         settings,
         PseudoDice(region_values(in.dataset), in.dataset.ignore_label),
-        o.on_iteration};
+        o.on_iteration,
+        iteration_flops};
     while (state.epoch < settings.num_epochs) {
       if (!run_epoch(resources, state)) {
         if (writer)
@@ -355,7 +360,7 @@ TrainResult train_fold(const TrainOptions& o) {
     v.mirroring = settings.augmentation && settings.mirroring;
     v.save_probabilities = o.save_probabilities;
     v.threads = o.threads;
-    v.precision = device.is_cuda() ? Precision::kFloat32 : cpu_precision;
+    v.precision = requested_precision;  // as `medseg predict` would: bf16 on CUDA (nn/precision.h)
     predict_validation_cases(in.plans, o.configuration, in.dataset, network, device, v);
     if (comm) comm->barrier();  // every rank's share is written
     if (!writer) return result;

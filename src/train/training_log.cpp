@@ -33,6 +33,13 @@ void visit_numbers(Record& r, Visitor&& visit) {
   visit("val_loader_wait_seconds", r.val_loader_wait_seconds);
 }
 
+// Numbers a record may lack (added after the first checkpoint format): NaN when absent.
+template <typename Record, typename Visitor>
+void visit_optional_numbers(Record& r, Visitor&& visit) {
+  visit("end_time", r.end_time);
+  visit("train_tflops", r.train_tflops);
+}
+
 std::string fixed(double v, int digits) {
   if (std::isnan(v)) return "nan";
   char buffer[64];
@@ -51,7 +58,9 @@ nlohmann::json to_json(const EpochRecord& r) {
   nlohmann::json dice = nlohmann::json::array();
   for (double d : r.pseudo_dice) dice.push_back(json_number(d));
   j["pseudo_dice"] = dice;
-  visit_numbers(r, [&](const char* key, double v) { j[key] = json_number(v); });
+  const auto write = [&](const char* key, double v) { j[key] = json_number(v); };
+  visit_numbers(r, write);
+  visit_optional_numbers(r, write);
   return j;
 }
 
@@ -64,6 +73,9 @@ EpochRecord epoch_record_from_json(const nlohmann::json& json, const std::string
   for (const auto& d : dice) r.pseudo_dice.push_back(number_from(d, where, "pseudo_dice"));
   visit_numbers(r,
                 [&](const char* key, double& v) { v = number_from(reader.at(key), where, key); });
+  visit_optional_numbers(r, [&](const char* key, double& v) {
+    if (reader.has(key)) v = number_from(reader.at(key), where, key);
+  });
   reader.reject_unknown_keys();
   return r;
 }
@@ -112,7 +124,8 @@ std::string epoch_summary_line(const EpochRecord& r, int num_epochs) {
   return "epoch " + std::to_string(r.epoch + 1) + "/" + std::to_string(num_epochs) + "  train " +
          fixed(r.train_loss, 4) + "  val " + fixed(r.val_loss, 4) + "  dice [" + dice + "]  ema " +
          fixed(r.ema_pseudo_dice, 4) + "  lr " + lr + "  " + fixed(r.epoch_seconds, 1) +
-         " s (waited " + fixed(r.loader_wait_seconds, 1) + " s for batches)";
+         " s (waited " + fixed(r.loader_wait_seconds, 1) + " s for batches)" +
+         (std::isfinite(r.train_tflops) ? "  " + fixed(r.train_tflops, 2) + " TFLOP/s" : "");
 }
 
 }  // namespace medseg

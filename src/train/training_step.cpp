@@ -2,7 +2,10 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include "medseg/core/error.h"
+#include "medseg/core/torch_compat.h"
 #include "medseg/loss/regions.h"
 #include "medseg/train/distributed.h"
 #include "medseg/train/mixed_precision.h"
@@ -10,10 +13,12 @@
 namespace medseg {
 
 std::vector<at::Tensor> loss_targets(const Batch& batch, const StepOptions& options) {
-  if (!batch.finished()) throw Error("training step", "batch " + std::to_string(batch.index) + " is not finished");
+  if (!batch.finished())
+    throw Error("training step", "batch " + std::to_string(batch.index) + " is not finished");
   if (options.regions.empty()) return batch.targets;
   std::vector<at::Tensor> targets;
-  for (const at::Tensor& t : batch.targets) targets.push_back(labels_to_regions(t, options.regions, options.ignore_label));
+  for (const at::Tensor& t : batch.targets)
+    targets.push_back(labels_to_regions(t, options.regions, options.ignore_label));
   return targets;
 }
 
@@ -23,15 +28,24 @@ void clip_gradient_norm(const std::vector<at::Tensor>& parameters, double max_no
     if (p.grad().defined()) grads.push_back(p.grad());
   if (grads.empty() || max_norm <= 0) return;
   torch::NoGradGuard no_grad;
-  std::vector<at::Tensor> norms;
-  for (const auto& g : grads) norms.push_back(g.norm(2).to(at::kFloat));
+  // Multi-tensor kernels (a few launches instead of a few per parameter) and no host sync.
+  std::vector<at::Tensor> norms = at::_foreach_norm(grads, 2);
+  for (auto& n : norms) n = n.to(at::kFloat);
   const at::Tensor total = at::stack(norms).norm(2);
   const at::Tensor factor = at::clamp_max(max_norm / (total + 1e-6), 1.0);
-  for (auto& g : grads) g.mul_(factor.to(g.scalar_type()));
+  const bool one_type = std::all_of(grads.begin(), grads.end(), [&](const at::Tensor& g) {
+    return g.scalar_type() == grads.front().scalar_type();
+  });
+  if (one_type) {
+    torch_compat::foreach_mul_(grads, factor.to(grads.front().scalar_type()));
+  } else {
+    for (auto& g : grads) g.mul_(factor.to(g.scalar_type()));
+  }
 }
 
-at::Tensor train_step(UNet& network, torch::optim::Optimizer& optimizer, const SegmentationLoss& loss,
-                      const Batch& batch, const StepOptions& options) {
+at::Tensor train_step(UNet& network, torch::optim::Optimizer& optimizer,
+                      const SegmentationLoss& loss, const Batch& batch,
+                      const StepOptions& options) {
   const std::vector<at::Tensor> targets = loss_targets(batch, options);
   optimizer.zero_grad();
   at::Tensor value;
@@ -46,8 +60,8 @@ at::Tensor train_step(UNet& network, torch::optim::Optimizer& optimizer, const S
   return value.detach();
 }
 
-at::Tensor validation_step(UNet& network, const SegmentationLoss& loss, const Batch& batch, PseudoDice& dice,
-                           const StepOptions& options) {
+at::Tensor validation_step(UNet& network, const SegmentationLoss& loss, const Batch& batch,
+                           PseudoDice& dice, const StepOptions& options) {
   torch::NoGradGuard no_grad;
   const std::vector<at::Tensor> targets = loss_targets(batch, options);
   AutocastScope autocast(options.autocast);

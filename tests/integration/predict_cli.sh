@@ -82,4 +82,25 @@ expect_fail 1 "y_0000.nii.gz" "$medseg" predict -i "$tmp/corrupt" -o "$tmp/bad3"
 [ ! -e "$tmp/bad3/y.nii.gz" ] || fail "a corrupt input left an output behind"
 expect_fail 2 "part-id" "$medseg" predict -i "$tmp/ds/imagesTs" -o "$tmp/bad4" -m "$model" --num-parts 2 --part-id 2
 expect_fail 2 "'fp16' is not a precision" "$medseg" predict -i "$first" -o "$tmp/bad5" -m "$model" --precision fp16
+# A filesystem problem names the path first (not "unexpected error").
+touch "$tmp/afile"
+expect_fail 1 "$tmp/afile/out: " "$medseg" predict -i "$first" -o "$tmp/afile/out" -m "$model" -f 0
+# Inputs are checked before anything is computed: non-finite intensities name the file.
+python3 - "$first" "$tmp/nonfinite/nan_0000.nii.gz" <<'PY'
+import sys, gzip, struct, os
+src, dst = sys.argv[1], sys.argv[2]
+os.makedirs(os.path.dirname(dst), exist_ok=True)
+raw = bytearray(gzip.open(src).read())
+datatype, bitpix = struct.unpack_from("<hh", raw, 70)
+offset = int(struct.unpack_from("<f", raw, 108)[0])
+assert (datatype, bitpix) == (16, 32), ("float32 expected", datatype, bitpix)
+struct.pack_into("<f", raw, offset + 4 * 5, float("nan"))
+gzip.open(dst, "wb").write(bytes(raw))
+PY
+expect_fail 1 "nan_0000.nii.gz: 1 intensities are not finite" "$medseg" predict -i "$tmp/nonfinite" -o "$tmp/bad6" -m "$model" -f 0
+[ ! -e "$tmp/bad6/nan.nii.gz" ] || fail "a prediction was written for an input with NaN"
+"$medseg" --quiet predict -i "$tmp/nonfinite" -o "$tmp/replaced" -m "$model" -f 0 --replace-non-finite 2>"$tmp/replace.log" ||
+  fail "--replace-non-finite did not predict"
+grep -q "replaced 1 non-finite intensities (NaN or infinite) with 0" "$tmp/replace.log" || fail "no warning about the replaced intensities: $(cat "$tmp/replace.log")"
+[ -s "$tmp/replaced/nan.nii.gz" ] || fail "no prediction with --replace-non-finite"
 echo "predict_cli: ok"

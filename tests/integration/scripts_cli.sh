@@ -52,4 +52,7 @@ expect_fail 2 "--device must be cuda or cpu" bash "$root/scripts/gpu-check.sh" -
 expect_fail 2 "--iterations must be a positive integer" bash "$root/scripts/gpu-check.sh" --iterations 0
 expect_fail 2 "unknown benchmark 'brats'" bash "$root/scripts/gpu-check.sh" --benchmarks hippocampus,brats
 expect_fail 2 "unknown option '--frobnicate'" bash "$root/scripts/gpu-check.sh" --frobnicate
+expect_fail 2 "--deadline must be a number of seconds" bash "$root/scripts/gpu-check.sh" --deadline soon
+expect_fail 2 "--clinical-shape must be Z,Y,X" bash "$root/scripts/gpu-check.sh" --clinical-shape 256,256
+expect_fail 2 "--real-iterations must be a positive integer" bash "$root/scripts/gpu-check.sh" --real-iterations 0
 echo "scripts_cli: ok"

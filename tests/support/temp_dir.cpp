@@ -5,6 +5,8 @@
 
 #include <atomic>
 
+#include "medseg/core/files.h"
+
 namespace medseg::testing {
 
 TempDir::TempDir() {
@@ -13,14 +15,14 @@ TempDir::TempDir() {
   std::string name = info ? std::string(info->test_suite_name()) + "." + info->name() : "medseg";
   for (char& c : name)
     if (c == '/') c = '_';
-  path_ = std::filesystem::temp_directory_path() /
-          ("medseg-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + name);
+  path_ = std::filesystem::temp_directory_path() / ("medseg-test-" + std::to_string(::getpid()) +
+                                                    "-" + std::to_string(counter++) + "-" + name);
   std::filesystem::create_directories(path_);
 }
 
 TempDir::~TempDir() {
   std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
+  medseg::remove_tree(path_, ignored);
 }
 
 }  // namespace medseg::testing

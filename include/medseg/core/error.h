@@ -2,6 +2,7 @@
 // problem. main() catches it, logs it and exits with status 1.
 #pragma once
 
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 
@@ -20,5 +21,10 @@ class UsageError : public Error {
  public:
   using Error::Error;
 };
+
+// A std::filesystem error in the same form: "<path>: <operation>: <problem>" (libstdc++'s own
+// text is "filesystem error: <operation>: <problem> [<path>] [<path2>]"). main() logs every
+// filesystem error this way.
+std::string describe_filesystem_error(const std::filesystem::filesystem_error& error);
 
 }  // namespace medseg

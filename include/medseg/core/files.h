@@ -2,11 +2,12 @@
 // read/write with errors that name the file.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
+#include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <system_error>
 
 namespace medseg {
 
@@ -27,5 +28,15 @@ nlohmann::json read_json(const fs::path& path);
 // A temporary sibling name for `path` that keeps its extension(s) (ITK chooses the writer from
 // the file name): dir/.name.tmp-<pid>-<n>.nii.gz for dir/name.nii.gz.
 fs::path temporary_sibling(const fs::path& path);
+
+// Removes `path` and, for a folder, everything below it (symbolic links themselves, never what
+// they point to); a path that does not exist is not an error. Returns the number of entries
+// removed; the first failure stops it and is left in `ec`.
+// Use this, never std::filesystem::remove_all: the torch wheel's libtorch.so exports its own
+// copy of remove_all, which crashes, and whether a call reaches that copy or libstdc++'s depends
+// on the dynamic linker's search order (it reached it on the GPU machine's toolchain).
+std::uintmax_t remove_tree(const fs::path& path, std::error_code& ec) noexcept;
+// The same; throws Error naming `path` and the first failure.
+std::uintmax_t remove_tree(const fs::path& path);
 
 }  // namespace medseg

@@ -3,8 +3,11 @@
 // else. Code elsewhere calls these and stays inside the API both versions share.
 #pragma once
 
+#include <ATen/ATen.h>
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
+
+#include <vector>
 
 // True when the libtorch being compiled against is at least major.minor.
 #define MEDSEG_TORCH_AT_LEAST(major, minor) \
@@ -30,6 +33,16 @@ inline void set_cuda_autocast(bool on, at::ScalarType dtype) {
 #else
   if (on) at::autocast::set_autocast_gpu_dtype(dtype);
   at::autocast::set_enabled(on);
+#endif
+}
+
+// tensors[i] *= factor (a one-element tensor on their device) for all i: one multi-tensor kernel
+// where libtorch has the tensor-scalar overload (2.1), one multiplication per tensor before.
+inline void foreach_mul_(std::vector<at::Tensor>& tensors, const at::Tensor& factor) {
+#if MEDSEG_TORCH_AT_LEAST(2, 1)
+  at::_foreach_mul_(tensors, factor);
+#else
+  for (at::Tensor& t : tensors) t.mul_(factor);
 #endif
 }
 

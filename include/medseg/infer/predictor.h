@@ -35,6 +35,9 @@ struct PredictionOptions {
   // The U-Nets' compute precision (nn/precision.h): auto is bfloat16 on a CPU with native
   // bfloat16 arithmetic, float32 elsewhere. Accumulation and export are float32 either way.
   Precision precision = Precision::kAuto;
+  // Input intensities that are NaN or infinite: an Error naming the file (false), or replaced
+  // by 0 with a warning (true; what NIfTI readers, the reference's included, do silently).
+  bool replace_non_finite = false;
 };
 
 class Predictor {

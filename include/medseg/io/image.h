@@ -43,6 +43,11 @@ struct Image {
 // an unsupported kind.
 Image read_image(const std::filesystem::path& path);
 
+// How many of the intensities in the file `path` are NaN or infinite, `image` being what
+// read_image gave for it. NIfTI files are scanned raw: ITK's NIfTI reader (and so the
+// reference's) silently turns NaN and inf into 0, so `image` no longer shows them.
+int64_t count_non_finite(const std::filesystem::path& path, const Image& image);
+
 // Reads only the header: shape (tensor axis order) and geometry.
 struct ImageHeader {
   std::vector<int64_t> shape;

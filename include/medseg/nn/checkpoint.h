@@ -23,8 +23,9 @@ void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& netwo
 // The metadata alone (cheap: no tensors are copied into a network).
 nlohmann::json read_checkpoint_meta(const std::filesystem::path& path);
 
-// Loads the weights into `network` (same architecture; Error naming the file and the first
-// mismatching parameter otherwise) and, when not null, the optimizer state. Returns the meta.
+// Loads the weights into `network` and, when not null, the optimizer state; returns the meta.
+// Every stored tensor's name and shape is checked against the network first: a missing, extra
+// or differently shaped tensor is an Error naming the file and that tensor.
 nlohmann::json load_checkpoint(const std::filesystem::path& path, torch::nn::Module& network,
                                torch::optim::Optimizer* optimizer = nullptr);
 

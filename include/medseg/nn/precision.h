@@ -19,9 +19,10 @@ std::string precision_name(Precision precision);
 // /proc/cpuinfo); without it oneDNN emulates bfloat16 more slowly than float32.
 bool cpu_has_native_bf16();
 
-// kAuto becomes kBFloat16 on a CPU device of a CPU with native bfloat16 and kFloat32
-// otherwise: on CUDA the trainer uses autocast instead (train/mixed_precision.h) and prediction
-// stays float32 unless bf16 is asked for. kFloat32 and kBFloat16 are returned as they are.
+// kAuto becomes kBFloat16 on CUDA (where the reference predicts under float16 autocast; bfloat16
+// has float32's range) and on a CPU with native bfloat16, kFloat32 otherwise. It is prediction's
+// choice: on CUDA the trainer uses autocast instead (train/mixed_precision.h). kFloat32 and
+// kBFloat16 are returned as they are.
 Precision resolve_precision(Precision requested, bool cuda_device);
 
 }  // namespace medseg

@@ -1,7 +1,9 @@
 // The trainer's view of the data loader: finished batches on the training device, in the
 // seeded order, with the time the trainer spent waiting for them. On the CPU the loader's
-// workers make whole batches; on CUDA they only cut the patches and the augmentation runs on
-// the GPU over the whole batch (finish_batch), where it is nearly free.
+// workers make whole batches. On CUDA each worker cuts the patches on the CPU, then moves the
+// batch to the GPU and augments it there, over the whole batch (finish_batch), on a CUDA stream
+// of its own: the augmentation overlaps the training step, and the trainer's stream is never
+// held up by a copy or an augmentation kernel.
 #pragma once
 
 #include <c10/core/Device.h>
@@ -17,7 +19,7 @@ namespace medseg {
 class BatchStream {
  public:
   // Batches first_index, first_index + 1, ... of the sequence seeded by `seed`. workers <= 0:
-  // default_loader_workers().
+  // default_loader_workers() on the CPU; on a GPU every core but one, at most 12.
   BatchStream(std::shared_ptr<const CaseSource> source, BatchOptions options, uint64_t seed,
               int64_t first_index, c10::Device device, int workers);
 

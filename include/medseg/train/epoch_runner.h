@@ -29,6 +29,8 @@ struct EpochResources {
   TrainerSettings settings;
   PseudoDice dice;
   std::function<void(int epoch, int iteration)> on_iteration;  // after each training iteration
+  double iteration_flops = 0;  // of one training iteration on this process (nn/network_cost.h);
+                               // 0: unknown, no TFLOP/s in the record
 };
 
 // Sets every parameter group's learning rate (SGD).

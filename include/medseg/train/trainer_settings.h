@@ -31,7 +31,7 @@ struct TrainerSettings {
   bool mixed_precision =
       true;  // CUDA: bf16 autocast + TF32; CPU: bf16 network if native (nn/precision.h)
   double validation_step_size = 0.5;  // sliding-window step of the final validation
-  int loader_workers = 0;             // batch-making threads; <= 0: default_loader_workers()
+  int loader_workers = 0;             // batch-making threads; <= 0: BatchStream's default
   uint64_t seed = 12345;              // network initialisation and every batch
 };
 

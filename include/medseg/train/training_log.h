@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -21,6 +22,11 @@ struct EpochRecord {
   double train_seconds = 0;        // wall time of the training iterations
   double loader_wait_seconds = 0;  // of train_seconds: time blocked waiting for batches
   double val_loader_wait_seconds = 0;
+  // Optional (NaN when unknown, e.g. in logs of earlier versions):
+  double end_time = kUnknown;      // when the epoch ended, seconds since the Unix epoch
+  double train_tflops = kUnknown;  // TFLOP/s of the training iterations, 3 x the forward pass's
+                                   // convolutions per sample (nn/network_cost.h)
+  static constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
 };
 
 // A number as JSON: NaN and infinities (which JSON lacks) as null.

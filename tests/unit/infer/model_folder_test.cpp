@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <limits>
 
 #include "infer_fixtures.h"
 #include "medseg/core/error.h"
@@ -78,11 +79,11 @@ TEST_F(ModelFolder, FoldAllIsTheModelTrainedOnEveryCase) {
   EXPECT_THAT(resolve_folds(model_, {}), ElementsAre(0, 1))
       << "numbered folds first, as the reference";
   EXPECT_EQ(load({kFoldAll}).num_networks(), 1u);
-  fs::remove_all(model_ / "fold_0");
-  fs::remove_all(model_ / "fold_1");
+  remove_tree(model_ / "fold_0");
+  remove_tree(model_ / "fold_1");
   EXPECT_THAT(resolve_folds(model_, {}), ElementsAre(kFoldAll))
       << "a model with only fold_all uses it";
-  fs::remove_all(model_ / "fold_all");
+  remove_tree(model_ / "fold_all");
   EXPECT_THAT(error_of([&] { resolve_folds(model_, {}); }),
               HasSubstr("has no fold_<k> or fold_all folder"));
 }
@@ -201,6 +202,80 @@ TEST_F(ModelFolder, MissingFoldCheckpointOrConfigurationIsNamed) {
                 Predictor::from_model_folder(dir_ / "nothing", "", {}, "final", torch::kCPU, {});
               }),
               HasSubstr("nothing: model folder not found"));
+}
+
+TEST_F(ModelFolder, ACheckpointMustFitTheNetworkBuiltFromThePlans) {
+  // A checkpoint of a wider network: the first tensor of another shape is named.
+  Plans wider = plans_;
+  wider.configurations["3d_fullres"].architecture.features_per_stage[0] *= 2;
+  UNet wide = make_unet(wider.configuration("3d_fullres"), 1, 3, false);
+  save_checkpoint(checkpoint_file(model_, 1, "final"), *wide, nullptr,
+                  {{"configuration", "3d_fullres"}});
+  std::string e = error_of([&] { load({1}); });
+  EXPECT_THAT(e, HasSubstr("fold_1/checkpoint_final.pt: tensor 'encoder.stages.0."));
+  EXPECT_THAT(e, HasSubstr("in the checkpoint, but the network built from the plans has"));
+  // A checkpoint with a convolution more in the first stage: the tensor the network lacks.
+  Plans deeper = plans_;
+  deeper.configurations["3d_fullres"].architecture.n_conv_per_stage[0] += 1;
+  UNet deep = make_unet(deeper.configuration("3d_fullres"), 1, 3, false);
+  save_checkpoint(checkpoint_file(model_, 1, "final"), *deep, nullptr,
+                  {{"configuration", "3d_fullres"}});
+  e = error_of([&] { load({1}); });
+  EXPECT_THAT(e, HasSubstr("fold_1/checkpoint_final.pt: holds 'encoder.stages.0."));
+  EXPECT_THAT(e, HasSubstr("which the network built from the plans does not have"));
+  // And the reverse: the network has a convolution the checkpoint lacks.
+  write_plans(deeper, model_ / "plans.json");
+  e = error_of([&] { load({0}); });
+  EXPECT_THAT(e, HasSubstr("fold_0/checkpoint_final.pt: has no "));
+  EXPECT_THAT(e, HasSubstr("which this network has"));
+}
+
+TEST_F(ModelFolder, PlansEditedAfterTrainingAreAnError) {
+  UNet net = make_unet(plans_.configuration("3d_fullres"), 1, 3, false);
+  save_checkpoint(checkpoint_file(model_, 0, "final"), *net, nullptr,
+                  {{"configuration", "3d_fullres"}, {"plans", to_json(plans_)}});
+  EXPECT_EQ(load({0}).num_networks(), 1u);  // the plans it recorded: fine
+  Plans edited = plans_;
+  edited.configurations["3d_fullres"].spacing[1] *= 2;
+  write_plans(edited, model_ / "plans.json");
+  const std::string e = error_of([&] { load({0}); });
+  EXPECT_THAT(e, HasSubstr("fold_0/checkpoint_final.pt: was trained with plans that differ from"));
+  EXPECT_THAT(e, HasSubstr("at 'configurations.3d_fullres.spacing[1]'"));
+}
+
+TEST_F(ModelFolder, InputsTheModelCannotTakeAreErrorsNamingTheFile) {
+  fs::create_directories(dir_ / "in");
+  Image image = testing::bordered_image();
+  image.data = image.data.to(torch::kFloat).clone();
+  image.data[1][2][3] = std::numeric_limits<float>::quiet_NaN();
+  image.data[2][2][2] = std::numeric_limits<float>::infinity();
+  const fs::path bad = dir_ / "in" / "bad_0000.nii.gz";
+  write_image(image, bad);
+  const fs::path out = dir_ / "out" / "bad.nii.gz";
+  EXPECT_THAT(error_of([&] { load({0}).predict_case({bad}, out); }),
+              HasSubstr("bad_0000.nii.gz: 2 intensities are not finite (NaN or infinite); "
+                        "predict with --replace-non-finite to replace them with 0"));
+  EXPECT_FALSE(fs::exists(out));
+  PredictionOptions replace;
+  replace.replace_non_finite = true;
+  load({0}, "final", replace).predict_case({bad}, out);
+  EXPECT_TRUE(fs::exists(out));
+  // A 2D image for a 3D model.
+  const fs::path flat = dir_ / "in" / "flat_0000.nii.gz";
+  write_image({torch::rand({8, 8}), ImageGeometry::with_spacing({1, 1})}, flat);
+  EXPECT_THAT(error_of([&] { load({0}).predict_case({flat}, dir_ / "out" / "flat.nii.gz"); }),
+              HasSubstr("flat_0000.nii.gz: is a 2D image, but configuration 3d_fullres is a 3D "
+                        "model"));
+  // A volume for a model trained on 2D images (the reference's 999 slice spacing).
+  Plans two_d = plans_;
+  two_d.original_median_spacing_after_transp = {999, 1, 1};
+  write_plans(two_d, model_ / "plans.json");
+  const fs::path volume = dir_ / "in" / "volume_0000.nii.gz";
+  write_image(testing::bordered_image(), volume);
+  EXPECT_THAT(error_of([&] { load({0}).predict_case({volume}, dir_ / "out" / "v.nii.gz"); }),
+              HasSubstr("volume_0000.nii.gz: is a volume of"));
+  EXPECT_FALSE(fs::exists(dir_ / "out" / "flat.nii.gz"));
+  EXPECT_FALSE(fs::exists(dir_ / "out" / "v.nii.gz"));
 }
 
 TEST_F(ModelFolder, PostprocessingJsonIsLoadedUnlessDisabled) {

@@ -38,10 +38,13 @@ Image make_ramp_3d() {
 
 void expect_geometry_near(const ImageGeometry& a, const ImageGeometry& b, double tol) {
   ASSERT_EQ(a.spacing.size(), b.spacing.size());
-  for (size_t i = 0; i < a.spacing.size(); ++i) EXPECT_NEAR(a.spacing[i], b.spacing[i], tol) << "spacing " << i;
-  for (size_t i = 0; i < a.origin.size(); ++i) EXPECT_NEAR(a.origin[i], b.origin[i], tol) << "origin " << i;
+  for (size_t i = 0; i < a.spacing.size(); ++i)
+    EXPECT_NEAR(a.spacing[i], b.spacing[i], tol) << "spacing " << i;
+  for (size_t i = 0; i < a.origin.size(); ++i)
+    EXPECT_NEAR(a.origin[i], b.origin[i], tol) << "origin " << i;
   ASSERT_EQ(a.direction.size(), b.direction.size());
-  for (size_t i = 0; i < a.direction.size(); ++i) EXPECT_NEAR(a.direction[i], b.direction[i], tol) << "direction " << i;
+  for (size_t i = 0; i < a.direction.size(); ++i)
+    EXPECT_NEAR(a.direction[i], b.direction[i], tol) << "direction " << i;
 }
 
 class ImageRoundTrip : public ::testing::TestWithParam<std::string> {};
@@ -86,7 +89,8 @@ TEST_P(ImageRoundTrip, HeaderOnlyRead) {
   expect_geometry_near(header.geometry, original.geometry, 1e-5);
 }
 
-INSTANTIATE_TEST_SUITE_P(Formats, ImageRoundTrip, ::testing::Values(".nii.gz", ".nii", ".nrrd", ".mha"),
+INSTANTIATE_TEST_SUITE_P(Formats, ImageRoundTrip,
+                         ::testing::Values(".nii.gz", ".nii", ".nrrd", ".mha"),
                          [](const auto& info) {
                            std::string s = info.param.substr(1);
                            for (char& c : s)
@@ -101,7 +105,8 @@ TEST(LabelWriter, ChoosesSmallestUnsignedType) {
     int64_t max_value;
     torch::Dtype read_back;  // uint8 -> byte; uint16 is widened to int32, uint32 to int64
   };
-  for (const Case c : {Case{3, torch::kByte}, Case{255, torch::kByte}, Case{256, torch::kInt}, Case{70000, torch::kLong}}) {
+  for (const Case c : {Case{3, torch::kByte}, Case{255, torch::kByte}, Case{256, torch::kInt},
+                       Case{70000, torch::kLong}}) {
     auto labels = torch::zeros({2, 3, 4}, torch::kLong);
     labels[1][2][3] = c.max_value;
     labels[0][0][0] = 1;
@@ -168,6 +173,26 @@ TEST(ImageReader, TruncatedFileFails) {
   fs::copy_file(dir / "full.nii.gz", dir / "cut.nii.gz");
   fs::resize_file(dir / "cut.nii.gz", fs::file_size(dir / "full.nii.gz") / 2);
   EXPECT_THROW(read_image(dir / "cut.nii.gz"), Error);
+}
+
+TEST(ImageReader, NonFiniteIntensitiesAreCountedInTheFileItself) {
+  testing::TempDir dir;
+  at::Tensor data = torch::rand({4, 5, 6});
+  data.index_put_({1, 2, 3}, std::nan(""));
+  data.index_put_({2, 0, 1}, -INFINITY);
+  for (const char* ext : {".nii.gz", ".nrrd", ".mha"}) {
+    const fs::path file = dir.path() / (std::string("img") + ext);
+    write_image({data, ImageGeometry::with_spacing({1, 1, 1})}, file);
+    const Image image = read_image(file);
+    EXPECT_EQ(count_non_finite(file, image), 2) << ext;
+  }
+  // ITK's NIfTI reader has already made them 0: counted in the file, not in the tensor.
+  const Image nifti = read_image(dir.path() / "img.nii.gz");
+  EXPECT_TRUE(torch::isfinite(nifti.data).all().item<bool>());
+  const fs::path integral = dir.path() / "int.nii.gz";
+  write_image({torch::ones({3, 3, 3}, torch::kShort), ImageGeometry::with_spacing({1, 1, 1})},
+              integral);
+  EXPECT_EQ(count_non_finite(integral, read_image(integral)), 0);
 }
 
 TEST(ImageWriter, GeometryMustMatchDimensions) {

@@ -26,10 +26,10 @@ TEST(Precision, ParsesAutoFp32AndBf16AndNamesAnythingElse) {
   EXPECT_THAT(error, HasSubstr("'fp16' is not a precision (auto, fp32 or bf16)"));
 }
 
-TEST(Precision, AutoIsBFloat16OnlyOnACpuThatComputesItNatively) {
+TEST(Precision, AutoIsBFloat16OnCudaAndOnACpuThatComputesItNatively) {
   EXPECT_EQ(resolve_precision(Precision::kAuto, /*cuda_device=*/false),
             cpu_has_native_bf16() ? Precision::kBFloat16 : Precision::kFloat32);
-  EXPECT_EQ(resolve_precision(Precision::kAuto, /*cuda_device=*/true), Precision::kFloat32);
+  EXPECT_EQ(resolve_precision(Precision::kAuto, /*cuda_device=*/true), Precision::kBFloat16);
   EXPECT_EQ(resolve_precision(Precision::kFloat32, false), Precision::kFloat32);
   EXPECT_EQ(resolve_precision(Precision::kBFloat16, true), Precision::kBFloat16);
 }

@@ -50,7 +50,7 @@ class TrainerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     root_ = fs::temp_directory_path() / ("medseg-trainer-test-" + std::to_string(::getpid()));
-    fs::remove_all(root_);
+    remove_tree(root_);
     SynthOptions synth;
     synth.num_training = 10;
     synth.shape = {20, 28, 28};
@@ -67,7 +67,7 @@ class TrainerTest : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     std::error_code ignored;
-    fs::remove_all(root_, ignored);
+    remove_tree(root_, ignored);
   }
   static fs::path dataset_dir() { return root_ / "dataset"; }
   static fs::path work_dir() { return root_ / "work"; }
