@@ -255,7 +255,10 @@ Image read_image(const fs::path& path) {
 
 int64_t count_non_finite(const fs::path& path, const Image& image) {
   if (!image.data.is_floating_point()) return 0;
-  if (nifti::is_nifti(path)) return nifti::count_non_finite(path);
+  // The NIfTI reader put 0 where the file has NaN or inf: without a 0 in the image there was
+  // none, and the file need not be read a second time.
+  if (nifti::is_nifti(path))
+    return (image.data == 0).any().item<bool>() ? nifti::count_non_finite(path) : 0;
   return (~torch::isfinite(image.data)).sum().item<int64_t>();
 }
 

@@ -189,6 +189,11 @@ TEST(ImageReader, NonFiniteIntensitiesAreCountedInTheFileItself) {
   // ITK's NIfTI reader has already made them 0: counted in the file, not in the tensor.
   const Image nifti = read_image(dir.path() / "img.nii.gz");
   EXPECT_TRUE(torch::isfinite(nifti.data).all().item<bool>());
+  EXPECT_EQ(nifti.data[1][2][3].item<float>(), 0.0f);  // what count_non_finite relies on
+  // Without a 0 in the image the file is not read again: a NaN-free file counts 0.
+  const fs::path clean = dir.path() / "clean.nii.gz";
+  write_image({torch::rand({4, 5, 6}) + 1, ImageGeometry::with_spacing({1, 1, 1})}, clean);
+  EXPECT_EQ(count_non_finite(clean, read_image(clean)), 0);
   const fs::path integral = dir.path() / "int.nii.gz";
   write_image({torch::ones({3, 3, 3}, torch::kShort), ImageGeometry::with_spacing({1, 1, 1})},
               integral);
