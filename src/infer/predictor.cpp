@@ -87,15 +87,13 @@ std::vector<Image> read_channels(const std::vector<fs::path>& files, const Datas
 void check_input_images(std::vector<Image>& channels, const std::vector<fs::path>& files,
                         const Plans& plans, const ConfigurationPlan& config,
                         bool replace_non_finite) {
-  const bool trained_on_2d_images = !plans.original_median_spacing_after_transp.empty() &&
-                                    plans.original_median_spacing_after_transp[0] >= 999;
   for (size_t i = 0; i < channels.size(); ++i) {
     Image& image = channels[i];
     const std::string file = files[i].string();
     if (image.dim() == 2 && config.spatial_dims() == 3)
       throw Error(file, "is a 2D image, but configuration " + config.name +
                             " is a 3D model: it needs volumes");
-    if (image.dim() == 3 && trained_on_2d_images && image.data.size(0) > 1)
+    if (image.dim() == 3 && plans.planned_from_2d_images() && image.data.size(0) > 1)
       throw Error(file, "is a volume of " + std::to_string(image.data.size(0)) +
                             " slices, but this model was trained on 2D images");
     const int64_t bad = count_non_finite(files[i], image);
@@ -158,18 +156,17 @@ bool trained_with_mirroring(const fs::path& settings_file) {
   return true;
 }
 
-// The first place where two JSON values differ, as "key.sub[2]" ("" when equal).
+// Where two JSON values first differ, as "<at>.key[2]" ("" when they are equal).
 std::string first_difference(const nlohmann::json& a, const nlohmann::json& b,
                              const std::string& at) {
   if (a.is_object() && b.is_object()) {
     for (const auto& [key, value] : a.items()) {
-      const std::string here = at.empty() ? key : at + "." + key;
-      if (!b.contains(key)) return here;
-      const std::string d = first_difference(value, b.at(key), here);
+      if (!b.contains(key)) return at + "." + key;
+      const std::string d = first_difference(value, b.at(key), at + "." + key);
       if (!d.empty()) return d;
     }
     for (const auto& [key, value] : b.items())
-      if (!a.contains(key)) return at.empty() ? key : at + "." + key;
+      if (!a.contains(key)) return at + "." + key;
     return "";
   }
   if (a.is_array() && b.is_array() && a.size() == b.size()) {
@@ -179,7 +176,7 @@ std::string first_difference(const nlohmann::json& a, const nlohmann::json& b,
     }
     return "";
   }
-  return a == b ? "" : (at.empty() ? std::string("(the whole value)") : at);
+  return a == b ? "" : at;
 }
 
 // A checkpoint records the plans it was trained with. What decides the network and what it is
@@ -205,11 +202,8 @@ void check_recorded_plans(const nlohmann::json& meta, const Plans& plans,
                    {at(recorded, "foreground_intensity_properties_per_channel"),
                     at(current, "foreground_intensity_properties_per_channel")}});
   for (const auto& [name, values] : parts) {
-    const std::string d = first_difference(values.first, values.second, "");
-    if (d.empty()) continue;
-    const std::string where = d == "(the whole value)" ? name
-                              : d.front() == '['       ? name + d
-                                                       : name + "." + d;
+    const std::string where = first_difference(values.first, values.second, name);
+    if (where.empty()) continue;
     throw Error(checkpoint.string(),
                 "was trained with plans that differ from " + plans_file.string() + " at '" + where +
                     "' (a plans.json edited or replaced after training? retrain, or "

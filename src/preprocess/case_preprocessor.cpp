@@ -14,9 +14,6 @@ namespace medseg {
 
 namespace {
 
-// Spacing the reference gives the added axis of a 2D image.
-constexpr double kPlanarSpacing = 999.0;
-
 std::string where(const CasePreprocessOptions& o) {
   return o.case_id.empty() ? "case" : "case " + o.case_id;
 }
@@ -126,7 +123,7 @@ PreprocessedCase preprocess_case(const std::vector<Image>& channels, const Image
   const bool planar = p.original_shape.size() == 2;
   p.transpose_forward = transpose_for(plans.transpose_forward, p.original_shape.size(), o);
   std::vector<double> spacing = p.original_geometry.spacing;
-  if (planar) spacing.insert(spacing.begin(), kPlanarSpacing);
+  if (planar) spacing.insert(spacing.begin(), kSpacingOf2dSliceAxis);
   if (spacing.size() != 3) throw Error(where(o), "the image geometry does not match its shape");
 
   auto [data, seg] = stack_inputs(channels, label, planar);

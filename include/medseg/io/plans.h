@@ -5,10 +5,9 @@
 // planner moves the axis of largest spacing first), as in the reference system.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,9 +48,9 @@ struct ConfigurationPlan {
                                                    // "ZScoreNormalization", "NoNormalization",
                                                    // "RescaleTo01Normalization"
   std::vector<bool> use_mask_for_norm;
-  int resampling_order_data = 3;           // B-spline order for images
-  int resampling_order_seg = 1;            // one-hot linear for labels
-  int resampling_order_z = 0;              // along z when resampled separately
+  int resampling_order_data = 3;  // B-spline order for images
+  int resampling_order_seg = 1;   // one-hot linear for labels
+  int resampling_order_z = 0;     // along z when resampled separately
   bool batch_dice = false;
   ArchitecturePlan architecture;
   std::optional<std::string> previous_stage;  // 3d_cascade_fullres: "3d_lowres"
@@ -59,6 +58,10 @@ struct ConfigurationPlan {
 
   int spatial_dims() const { return static_cast<int>(patch_size.size()); }
 };
+
+// 2D images are recorded as 3D with one slice of spacing 999 along the first axis, as the
+// reference's readers do (fingerprint, preprocessing).
+inline constexpr double kSpacingOf2dSliceAxis = 999.0;
 
 struct Plans {
   int schema_version = kPlansSchemaVersion;
@@ -74,10 +77,16 @@ struct Plans {
 
   // Throws Error listing the available configurations when `name` is not planned.
   const ConfigurationPlan& configuration(const std::string& name) const;
+  // Whether the dataset's images were 2D (the slice axis of spacing kSpacingOf2dSliceAxis).
+  bool planned_from_2d_images() const {
+    return !original_median_spacing_after_transp.empty() &&
+           original_median_spacing_after_transp[0] >= kSpacingOf2dSliceAxis;
+  }
 };
 
 nlohmann::json to_json(const IntensityProperties& p);
-IntensityProperties intensity_properties_from_json(const nlohmann::json& j, const std::string& where);
+IntensityProperties intensity_properties_from_json(const nlohmann::json& j,
+                                                   const std::string& where);
 
 nlohmann::json to_json(const ConfigurationPlan& c);
 nlohmann::json to_json(const Plans& plans);

@@ -15,10 +15,6 @@
 
 namespace medseg {
 
-// 2D images are recorded as 3D with one slice of spacing 999 along the first axis, as the
-// reference's readers do.
-inline constexpr double kSpacingOf2dSliceAxis = 999.0;
-
 struct DatasetFingerprint {
   std::vector<std::vector<double>> spacings;            // per case, tensor axis order (z, y, x)
   std::vector<std::vector<int64_t>> shapes_after_crop;  // per case, (z, y, x)

@@ -71,13 +71,31 @@ TEST(TrainingLog, WritesOneJsonObjectPerLine) {
 
 TEST(TrainingLog, ConsoleLine) {
   EXPECT_EQ(epoch_summary_line(record(2, 0.5), 10),
-            "epoch 3/10  train -0.2000  val -0.1600  dice [0.500 nan]  ema 0.4500  lr 0.008  2.5 s (waited 0.2 s "
+            "epoch 3/10  train -0.2000  val -0.1600  dice [0.500 nan]  ema 0.4500  lr 0.008  2.5 s "
+            "(waited 0.2 s "
             "for batches)");
 }
 
+TEST(TrainingLog, EndTimeAndTflopsAreOptionalAndShownWhenKnown) {
+  EpochRecord r = record(2, 0.5);
+  nlohmann::json j = to_json(r);
+  EXPECT_TRUE(j["train_tflops"].is_null() && j["end_time"].is_null());
+  j.erase("train_tflops");
+  j.erase("end_time");  // a log of an earlier version
+  const EpochRecord old = epoch_record_from_json(j, "x");
+  EXPECT_TRUE(std::isnan(old.train_tflops) && std::isnan(old.end_time));
+  r.train_tflops = 41.7;
+  r.end_time = 1796402163.5;
+  const EpochRecord back = epoch_record_from_json(to_json(r), "x");
+  EXPECT_DOUBLE_EQ(back.train_tflops, 41.7);
+  EXPECT_DOUBLE_EQ(back.end_time, 1796402163.5);
+  EXPECT_THAT(epoch_summary_line(r, 10), ::testing::EndsWith("for batches)  41.70 TFLOP/s"));
+}
+
 TEST(ProgressPlot, SvgWithOnePolylinePerSeriesRun) {
-  PlotPanel panel{"p", {{"a", "#123456", {0, 1, 2, 3, 4}, {1, 2, std::nan(""), 4, 5}, false},
-                        {"b<&>", "red", {0, 1}, {3, 3}, true}}};
+  PlotPanel panel{"p",
+                  {{"a", "#123456", {0, 1, 2, 3, 4}, {1, 2, std::nan(""), 4, 5}, false},
+                   {"b<&>", "red", {0, 1}, {3, 3}, true}}};
   const std::string svg = line_plot_svg({panel}, "epoch");
   EXPECT_EQ(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u);
   EXPECT_THAT(svg, HasSubstr("</svg>"));
