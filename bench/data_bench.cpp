@@ -1,7 +1,10 @@
 // Data loader throughput for the Hippocampus 3d_fullres configuration (batch 7, patch
 // 40x56x40, 1 channel, 3 classes) on synthetic cases of about 36x50x35 voxels, full reference
 // augmentation, with 1 and 2 workers; and, for scale, one forward+backward of the planned U-Net
-// with its loss. Usage: medseg_data_bench [torch_threads=2] [batches=40] [network_steps=3]
+// with its loss. The cascade (3d_cascade_fullres): the same batches with the previous stage's
+// segmentation as one-hot channels and the reference's corruption of them, and that corruption
+// alone, always applied, on a 128^3 patch.
+// Usage: medseg_data_bench [torch_threads=2] [batches=40] [network_steps=3]
 #include <torch/torch.h>
 
 #include <chrono>
@@ -9,7 +12,9 @@
 #include <cstdlib>
 #include <ctime>
 #include <random>
+#include <tuple>
 
+#include "medseg/data/cascade_transforms.h"
 #include "medseg/data/data_loader.h"
 #include "medseg/data/training_batch.h"
 #include "medseg/io/runtime.h"
@@ -69,9 +74,10 @@ medseg::TrainingCase synthetic_case(int i, std::mt19937_64& rng) {
   return c;
 }
 
-void time_loader(const std::shared_ptr<const medseg::CaseSource>& source,
-                 const medseg::BatchOptions& options, int workers, int batches,
-                 bool single_threaded = true) {
+// Seconds per batch.
+double time_loader(const std::shared_ptr<const medseg::CaseSource>& source,
+                   const medseg::BatchOptions& options, int workers, int batches,
+                   bool single_threaded = true) {
   medseg::LoaderOptions o;
   o.workers = workers;
   o.single_threaded_workers = single_threaded;
@@ -84,6 +90,7 @@ void time_loader(const std::shared_ptr<const medseg::CaseSource>& source,
   std::printf("loader, %d worker(s)%s: %6.2f batches/s (%.1f ms wall, %.1f ms CPU per batch)\n",
               workers, single_threaded ? "" : " using torch's threads", batches / s,
               1000 * s / batches, 1000 * (process_cpu_seconds() - cpu) / batches);
+  return s / batches;
 }
 
 struct Step {
@@ -127,6 +134,45 @@ void time_steps(const std::shared_ptr<const medseg::CaseSource>& source,
               seconds_since(start) / steps, (process_cpu_seconds() - cpu) / steps);
 }
 
+void time_cascade(std::vector<medseg::TrainingCase> cases, medseg::BatchOptions options,
+                  int batches) {
+  // The same cases without and with a previous stage (the labels themselves: the cost of
+  // corrupting them does not depend on their errors), each through a loader with 1 worker.
+  const auto plain_source = std::make_shared<const medseg::InMemoryCaseSource>(cases);
+  for (auto& c : cases) c.previous_stage = c.seg.clamp_min(0);
+  const auto cascade_source = std::make_shared<const medseg::InMemoryCaseSource>(std::move(cases));
+  const double plain = time_loader(plain_source, options, 1, batches);
+  options.previous_stage_values = {1, 2};
+  options.cascade = medseg::CascadeAugmentationOptions{};
+  const double cascade = time_loader(cascade_source, options, 1, batches);
+  std::printf("cascade batches (2 one-hot channels, reference corruption) against plain: x%.2f\n",
+              cascade / plain);
+  // The corruption alone, always applied, on two 128^3 samples of two nested spheres.
+  auto grid = torch::meshgrid({torch::linspace(-1, 1, 128), torch::linspace(-1, 1, 128),
+                               torch::linspace(-1, 1, 128)},
+                              "ij");
+  const at::Tensor r = (grid[0].pow(2) + grid[1].pow(2) + grid[2].pow(2)).sqrt();
+  const at::Tensor labels =
+      (r < 0.6).to(torch::kShort).add((r < 0.3).to(torch::kShort)).view({1, 1, 128, 128, 128});
+  const at::Tensor onehot = medseg::one_hot_channels(labels.expand({2, 1, 128, 128, 128}), {1, 2});
+  medseg::CascadeAugmentationOptions always;
+  for (const auto& [name, p_ops, p_remove] :
+       {std::tuple<const char*, double, double>{"binary operators", 1.0, 0.0},
+        {"component removal", 0.0, 1.0}}) {
+    always.p_binary_operator = p_ops;
+    always.p_remove_component = p_remove;
+    const int repeats = 5;
+    const auto start = Clock::now();
+    for (int i = 0; i < repeats; ++i) {
+      at::Tensor x = onehot.clone();
+      std::vector<medseg::Rng> rngs = medseg::sample_rngs(7, i, 2);
+      medseg::augment_previous_stage(x, always, rngs);
+    }
+    std::printf("cascade %s, always, 2 samples of 2 channels at 128^3: %.0f ms\n", name,
+                1000 * seconds_since(start) / repeats);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -167,6 +213,12 @@ int main(int argc, char** argv) {
       1000 * whole / batches, 1000 * sampling / batches, 1000 * (whole - sampling) / batches,
       1000 * (process_cpu_seconds() - cpu) / batches);
   for (const int workers : {1, 2}) time_loader(source, options, workers, batches);
+  {
+    std::mt19937_64 cascade_rng(42);
+    std::vector<medseg::TrainingCase> cascade_cases;
+    for (int i = 0; i < 50; ++i) cascade_cases.push_back(synthetic_case(i, cascade_rng));
+    time_cascade(std::move(cascade_cases), options, batches);
+  }
   time_loader(source, options, 1, batches, /*single_threaded=*/false);
   if (steps > 0) time_steps(source, options, steps, medseg::default_loader_workers());
   return 0;

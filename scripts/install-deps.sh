@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package that medseg's build, tests, benchmarks and demo need.
+# Installs every Debian 12 package that medseg's build, tests, benchmarks and demo need
+# (MEDSEG_INSTALL_FUZZ=1: also Clang and libFuzzer, for scripts/fuzz.sh).
 # Idempotent: packages already present are skipped. Runs as root, or through sudo otherwise.
 # MEDSEG_TORCH=2 also installs the pinned libtorch 2.x with CUDA (the `torch` wheel and its
 # nvidia-* runtime wheels, about 4.6 GB) into .deps/torch-<version>/ (scripts/lib/torch.sh);
@@ -17,6 +18,9 @@ PACKAGES=(
 )
 # The venv that holds the torch wheel: Debian's python3 needs python3-venv for it.
 [ "$medseg_torch" = 2 ] && PACKAGES+=(python3-venv)
+# scripts/fuzz.sh (MEDSEG_INSTALL_FUZZ=1): Clang, with libFuzzer and the sanitizer runtimes
+# (Debian 12 packs those apart from the compiler, in libclang-rt-14-dev).
+[ "${MEDSEG_INSTALL_FUZZ:-0}" = 1 ] && PACKAGES+=(clang libclang-rt-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,12 +1,16 @@
 // `medseg postprocess determine -m <model_folder> [-f folds] [--reference <dir>]`: decides the
 // keep-largest-component postprocessing on the cross-validation predictions and writes
 // <model_folder>/postprocessing.json, which `medseg predict` then applies.
+// `medseg postprocess apply -i <folder> -o <folder> -p <postprocessing.json> [--dataset-json F]`:
+// applies such a file to every label map of a folder (after `medseg ensemble`, or find-best's
+// instructions).
 #include <string>
 #include <vector>
 
 #include "commands.h"
 #include "medseg/core/error.h"
 #include "medseg/core/log.h"
+#include "medseg/infer/postprocess_folder.h"
 #include "medseg/infer/postprocessing_search.h"
 
 namespace medseg::app {
@@ -33,11 +37,43 @@ void run_determine(const DetermineArgs& a, const GlobalOptions& global) {
              (o.model_dir / "postprocessing.json").string());
 }
 
+struct ApplyArgs {
+  std::string input, output, postprocessing, dataset_json;
+};
+
+void run_apply(const ApplyArgs& a, const GlobalOptions& global) {
+  PostprocessFolderOptions o;
+  o.input_dir = a.input;
+  o.output_dir = a.output;
+  o.postprocessing_file = a.postprocessing;
+  o.dataset_json = a.dataset_json;
+  o.threads = global.threads;
+  postprocess_folder(o);
+}
+
+void add_apply_subcommand(CLI::App& cmd, const GlobalOptions& global) {
+  auto a = std::make_shared<ApplyArgs>();
+  auto* apply = cmd.add_subcommand(
+      "apply", "Apply a postprocessing.json to every label map of a folder (input geometry kept)");
+  apply->add_option("-i,--input", a->input, "Folder of label maps <case><file_ending>")->required();
+  apply->add_option("-o,--output", a->output, "Output folder (may be the input folder)")
+      ->required();
+  apply->add_option("-p,--postprocessing", a->postprocessing, "The postprocessing.json to apply")
+      ->required();
+  apply->add_option("--dataset-json", a->dataset_json,
+                    "dataset.json (default: beside the postprocessing file, else in the input "
+                    "folder)");
+  apply->callback([a, &global] {
+    apply_global_options(global);
+    run_apply(*a, global);
+  });
+}
+
 }  // namespace
 
 void add_postprocess_command(CLI::App& app, const GlobalOptions& global) {
-  auto* cmd =
-      app.add_subcommand("postprocess", "Choose the postprocessing from cross-validation results");
+  auto* cmd = app.add_subcommand(
+      "postprocess", "Choose the postprocessing from cross-validation results, or apply it");
   cmd->require_subcommand(1);
   auto a = std::make_shared<DetermineArgs>();
   auto* determine = cmd->add_subcommand(
@@ -53,6 +89,7 @@ void add_postprocess_command(CLI::App& app, const GlobalOptions& global) {
     apply_global_options(global);
     run_determine(*a, global);
   });
+  add_apply_subcommand(*cmd, global);
 }
 
 }  // namespace medseg::app

@@ -29,27 +29,6 @@ struct PredictArgs {
   PredictionOptions options;
 };
 
-// Nothing: every fold_<k> of the model folder (or fold_all when it has only that); "all": the
-// fold_all model, as in the reference; otherwise fold numbers.
-std::vector<int> parse_folds(const std::vector<std::string>& items) {
-  if (items.empty()) return {};
-  if (items.size() == 1 && items[0] == "all") return {kFoldAll};
-  std::vector<int> folds;
-  for (const std::string& item : items) {
-    size_t used = 0;
-    int fold = -1;
-    try {
-      fold = std::stoi(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != item.size() || fold < 0)
-      throw UsageError("-f/--folds", "'" + item + "' is not a fold number (or 'all')");
-    folds.push_back(fold);
-  }
-  return folds;
-}
-
 void run(const PredictArgs& a, const GlobalOptions& global) {
   PredictionOptions options = a.options;
   options.mirroring = !a.no_mirroring;
@@ -122,7 +101,9 @@ void add_predict_command(CLI::App& app, const GlobalOptions& global) {
                 "Do not apply the model's postprocessing.json");
   cmd->add_option("--previous-stage", a->previous_stage,
                   "Cascade: folder with the previous stage's predictions of the same cases");
-  cmd->add_flag("--continue", a->skip_existing, "Skip cases whose output already exists");
+  cmd->add_flag("--continue", a->skip_existing,
+                "Skip cases whose output already exists (one that is empty or unreadable is "
+                "predicted again)");
   cmd->callback([a, &global] {
     apply_global_options(global);
     run(*a, global);

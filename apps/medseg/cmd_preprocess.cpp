@@ -2,7 +2,7 @@
 #include "commands.h"
 #include "medseg/core/log.h"
 #include "medseg/preprocess/dataset_preprocessor.h"
-#include "medseg/preprocess/progress.h"
+#include "medseg/core/progress.h"
 
 namespace medseg::app {
 

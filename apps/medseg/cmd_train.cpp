@@ -1,6 +1,7 @@
 // `medseg train <work_dir> -c <configuration> -f <fold|all> [--device cpu|cuda[:i]]
 //  [--epochs N] [--iterations-per-epoch N] [--val-iterations N] [--continue]
-//  [--pretrained CHECKPOINT] [--seed S] [--save-probabilities] [--trainer-config FILE]
+//  [--pretrained CHECKPOINT] [--previous-stage MODEL_DIR] [--seed S] [--save-probabilities]
+//  [--trainer-config FILE]
 //  [--dataset DIR] [--no-final-validation] [--nproc N | --world-size W --rank R
 //  --master-addr HOST --master-port P] [--dist-timeout S]`
 #include "commands.h"
@@ -52,7 +53,8 @@ int launch_ranks(const GlobalOptions& global, const CLI::App& cmd, int nproc,
 
 void add_train_command(CLI::App& app, const GlobalOptions& global) {
   struct Args {
-    std::string work_dir, configuration, fold, device = "cpu", pretrained, trainer_config, dataset;
+    std::string work_dir, configuration, fold, device = "cpu", pretrained, trainer_config, dataset,
+        previous_stage;
     int epochs = 0, iterations = 0, val_iterations = 0;
     uint64_t seed = 0;
     bool continue_training = false, save_probabilities = false, no_final_validation = false;
@@ -90,8 +92,13 @@ void add_train_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_flag("--continue", args->continue_training,
                 "Resume from checkpoint_latest (or checkpoint_final)");
   cmd->add_option("--pretrained", args->pretrained,
-                  "Start from these weights (a checkpoint of the same network)")
+                  "Start from these weights (a checkpoint of the same network; segmentation "
+                  "heads of another label count are skipped)")
       ->check(CLI::ExistingFile);
+  cmd->add_option("--previous-stage", args->previous_stage,
+                  "Cascade (3d_cascade_fullres): the previous stage's model folder (default: "
+                  "<work_dir>/models/3d_lowres)")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--trainer-config", args->trainer_config,
                   "Trainer settings JSON (see configs/trainer_default.json); flags override it")
       ->check(CLI::ExistingFile);
@@ -154,6 +161,7 @@ void add_train_command(CLI::App& app, const GlobalOptions& global) {
     if (*seed) o.overrides.seed = args->seed;
     o.continue_training = args->continue_training;
     o.pretrained = args->pretrained;
+    o.previous_stage_model = args->previous_stage;
     o.dataset_dir = args->dataset;
     o.final_validation = !args->no_final_validation;
     o.save_probabilities = args->save_probabilities;

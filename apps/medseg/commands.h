@@ -24,6 +24,10 @@ struct ExitStatus {
 // callback calls it first.
 void apply_global_options(const GlobalOptions& global);
 
+// -f/--folds values: nothing -> {} (every fold_<k> of the model folder, or fold_all when it has
+// only that); "all" -> {kFoldAll}; otherwise fold numbers (UsageError for anything else).
+std::vector<int> parse_folds(const std::vector<std::string>& items);
+
 void add_synth_command(CLI::App& app, const GlobalOptions& global);
 void add_validate_command(CLI::App& app, const GlobalOptions& global);
 void add_convert_msd_command(CLI::App& app, const GlobalOptions& global);
@@ -33,5 +37,9 @@ void add_evaluate_command(CLI::App& app, const GlobalOptions& global);
 void add_predict_command(CLI::App& app, const GlobalOptions& global);
 void add_postprocess_command(CLI::App& app, const GlobalOptions& global);
 void add_train_command(CLI::App& app, const GlobalOptions& global);
+void add_ensemble_command(CLI::App& app, const GlobalOptions& global);
+void add_find_best_command(CLI::App& app, const GlobalOptions& global);
+// export-model and install-model.
+void add_model_archive_commands(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace medseg::app

@@ -4,10 +4,32 @@
 #include "commands.h"
 #include "medseg/core/error.h"
 #include "medseg/core/log.h"
+#include "medseg/infer/model_folder.h"
 #include "medseg/io/runtime.h"
 #include "medseg/nn/device.h"
 
 namespace medseg::app {
+
+// Nothing: every fold_<k> of the model folder (or fold_all when it has only that); "all": the
+// fold_all model, as in the reference; otherwise fold numbers.
+std::vector<int> parse_folds(const std::vector<std::string>& items) {
+  if (items.empty()) return {};
+  if (items.size() == 1 && items[0] == "all") return {kFoldAll};
+  std::vector<int> folds;
+  for (const std::string& item : items) {
+    size_t used = 0;
+    int fold = -1;
+    try {
+      fold = std::stoi(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size() || fold < 0)
+      throw UsageError("-f/--folds", "'" + item + "' is not a fold number (or 'all')");
+    folds.push_back(fold);
+  }
+  return folds;
+}
 
 void apply_global_options(const GlobalOptions& global) {
   install_console_logger(global.quiet     ? Verbosity::kQuiet
@@ -43,6 +65,9 @@ int main(int argc, char** argv) {
   app::add_predict_command(app, global);
   app::add_postprocess_command(app, global);
   app::add_train_command(app, global);
+  app::add_ensemble_command(app, global);
+  app::add_find_best_command(app, global);
+  app::add_model_archive_commands(app, global);
 
   try {
     app.parse(argc, argv);

@@ -61,7 +61,7 @@ std::vector<int64_t> region_start(const std::vector<int64_t>& shape,
 
 Patch crop_padded(const at::Tensor& data, const at::Tensor& seg, const std::vector<int64_t>& start,
                   const std::vector<int64_t>& size) {
-  std::vector<int64_t> data_size{data.size(0)}, seg_size{1};
+  std::vector<int64_t> data_size{data.size(0)}, seg_size{seg.size(0)};
   data_size.insert(data_size.end(), size.begin(), size.end());
   seg_size.insert(seg_size.end(), size.begin(), size.end());
   Patch patch{at::zeros(data_size, data.options()), at::full(seg_size, -1, seg.options())};
@@ -86,12 +86,13 @@ Patch sample_patch(const TrainingCase& c, const PatchSamplerOptions& options, bo
   const std::size_t dims = options.patch_size.size();
   std::optional<std::vector<int64_t>> center =
       choose_center(c, force_foreground, options.ignore_label, rng);
-  at::Tensor data = c.data, seg = c.seg;
+  at::Tensor data = c.data, seg = c.seg, previous = c.previous_stage;
   if (static_cast<std::size_t>(c.data.dim() - 1) == dims + 1) {
     // A 2D patch from a 3D case: one slice of the first axis.
     const int64_t slice = center ? (*center)[0] : uniform_int(rng, 0, c.data.size(1) - 1);
     data = data.select(1, slice);
     seg = seg.select(1, slice);
+    if (previous.defined()) previous = previous.select(1, slice);
     if (center) center->erase(center->begin());
   } else if (static_cast<std::size_t>(c.data.dim() - 1) != dims) {
     throw Error("case " + c.id, "has " + std::to_string(c.data.dim() - 1) +
@@ -101,7 +102,12 @@ Patch sample_patch(const TrainingCase& c, const PatchSamplerOptions& options, bo
   }
   const auto start =
       region_start(spatial_shape(data), options.sampled_size, options.patch_size, center, rng);
-  return crop_padded(data, seg, start, options.sampled_size);
+  Patch patch = crop_padded(data, seg, start, options.sampled_size);
+  if (previous.defined()) {
+    const at::Tensor previous_patch = crop_padded(data.narrow(0, 0, 1), previous, start, options.sampled_size).seg;
+    patch.seg = at::cat({patch.seg, previous_patch});
+  }
+  return patch;
 }
 
 void validate_sampler_options(const PatchSamplerOptions& o) {

@@ -86,7 +86,20 @@ void finish_batch(Batch& batch, const BatchOptions& o) {
                                         std::to_string(batch.data.size(1)) + " channels");
     batch.data.select(1, channel).masked_fill_(outside.select(1, 0), 0.0);
   }
-  const at::Tensor labels = batch.seg.masked_fill(outside, 0);
+  at::Tensor labels = batch.seg.masked_fill(outside, 0);
+  if (!o.previous_stage_values.empty()) {
+    if (labels.size(1) != 2)
+      throw Error("training batch", "a cascade batch needs the previous stage's segmentation "
+                                    "(seg channel 1); batch " + std::to_string(batch.index) +
+                                    " has none");
+    at::Tensor onehot = one_hot_channels(labels.narrow(1, 1, 1), o.previous_stage_values);
+    augment_previous_stage(onehot, o.cascade, rngs);
+    batch.data = at::cat({batch.data, onehot.to(batch.data.scalar_type())}, 1);
+    labels = labels.narrow(1, 0, 1).contiguous();
+  } else if (labels.size(1) != 1) {
+    throw Error("training batch", "the cases carry a previous stage's segmentation, but the "
+                                  "configuration is no cascade stage");
+  }
   batch.seg = at::Tensor();
   batch.targets = o.target_scales.empty() ? std::vector<at::Tensor>{labels}
                                           : downsample_label_batch(labels, o.target_scales);

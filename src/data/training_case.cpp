@@ -54,6 +54,12 @@ void validate_training_case(const TrainingCase& c) {
                            (c.seg.defined() ? std::string(c10::toString(c.seg.scalar_type())) +
                                                   " " + sizes_text(c.seg)
                                             : "undefined"));
+  if (c.previous_stage.defined() &&
+      (c.previous_stage.scalar_type() != at::kShort || !c.previous_stage.sizes().equals(c.seg.sizes())))
+    throw Error(where, "the previous stage's segmentation must be int16 shaped like seg " +
+                           sizes_text(c.seg) + ", got " +
+                           std::string(c10::toString(c.previous_stage.scalar_type())) + " " +
+                           sizes_text(c.previous_stage));
   validate_locations(c, where);
 }
 

@@ -7,8 +7,10 @@
 
 #include "medseg/core/error.h"
 #include "medseg/core/log.h"
+#include "medseg/core/progress.h"
 #include "medseg/core/parallel.h"
 #include "medseg/io/image.h"
+#include "medseg/io/label_values.h"
 
 namespace medseg {
 
@@ -81,6 +83,23 @@ std::vector<uint8_t> label_mask(const at::Tensor& labels, const std::vector<int>
   return mask;
 }
 
+// A predicted value that is neither background, nor in an evaluated label, nor anywhere in the
+// reference is scored as nothing: say so (a model of another label set, a wrong --labels).
+void warn_unknown_labels(const LabelVolume& ref, const LabelVolume& pred, const fs::path& pred_file,
+                         const std::vector<EvaluatedLabel>& labels) {
+  std::vector<int> known{0};
+  for (const EvaluatedLabel& label : labels) known.insert(known.end(), label.values.begin(), label.values.end());
+  const at::Tensor ref_values = std::get<0>(at::_unique(ref.labels));
+  for (int64_t i = 0; i < ref_values.numel(); ++i) known.push_back(ref_values[i].item<int>());
+  const std::vector<int64_t> unknown = unknown_label_values(pred.labels, known);
+  if (unknown.empty()) return;
+  std::string listed;
+  for (std::size_t i = 0; i < unknown.size() && i < 8; ++i)
+    listed += (i ? ", " : "") + std::to_string(unknown[i]);
+  log().warn("{}: label value(s) {} are in neither the reference nor the evaluated labels: not scored",
+             pred_file.string(), listed);
+}
+
 CaseEvaluation evaluate_case(const std::string& id, const fs::path& ref_file,
                              const fs::path& pred_file, bool missing,
                              const std::vector<EvaluatedLabel>& labels) {
@@ -92,6 +111,7 @@ CaseEvaluation evaluate_case(const std::string& id, const fs::path& ref_file,
   } else {
     pred = read_label_volume(pred_file);
     check_same_grid(ref, pred, ref_file, pred_file);
+    warn_unknown_labels(ref, pred, pred_file, labels);
   }
   CaseEvaluation out{id, ref_file, pred_file, missing, {}};
   for (const EvaluatedLabel& label : labels) {
@@ -181,10 +201,13 @@ EvaluationSummary evaluate_folders(const EvaluationOptions& options) {
   }
 
   summary.cases.resize(ids.size());
+  Progress progress("evaluate " + options.prediction_dir.filename().string(),
+                    static_cast<int64_t>(ids.size()), case_loop_progress());
   parallel_for(ids.size(), options.threads, [&](size_t i) {
     summary.cases[i] =
         evaluate_case(ids[i], options.reference_dir / (ids[i] + ending),
                       options.prediction_dir / (ids[i] + ending), missing[i], summary.labels);
+    progress.advance();
   });
   compute_means(summary);
   summary.summary_file =

@@ -4,6 +4,8 @@
 #include <cctype>
 
 #include "medseg/core/error.h"
+#include "medseg/core/log.h"
+#include "medseg/nn/checkpoint.h"
 
 namespace medseg {
 
@@ -62,6 +64,27 @@ fs::path checkpoint_file(const fs::path& model_dir, int fold, const std::string&
   if (name != "final" && name != "best" && name != "latest")
     throw UsageError("checkpoint", "'" + name + "' is not one of final, best, latest");
   return fold_directory(model_dir, fold) / ("checkpoint_" + name + ".pt");
+}
+
+fs::path newest_checkpoint(const fs::path& model_dir, int fold, const std::string& name) {
+  const fs::path file = checkpoint_file(model_dir, fold, name);
+  if (name != "latest") return file;
+  const fs::path final_file = checkpoint_file(model_dir, fold, "final");
+  if (!fs::exists(final_file)) return file;
+  if (!fs::exists(file)) {
+    log().info("{}: no checkpoint_latest.pt (removed when training finished): using {}",
+               fold_folder_name(fold), final_file.string());
+    return final_file;
+  }
+  const auto epoch = [](const fs::path& p) {
+    const nlohmann::json meta = read_checkpoint_meta(p);
+    return meta.contains("epoch") && meta["epoch"].is_number_integer() ? meta["epoch"].get<int>()
+                                                                       : -1;
+  };
+  if (epoch(final_file) < epoch(file)) return file;
+  log().warn("{} is not newer than {} (a run killed after its final save?): using the final one",
+             file.string(), final_file.string());
+  return final_file;
 }
 
 std::string folder_configuration(const fs::path& model_dir) {

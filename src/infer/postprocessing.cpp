@@ -5,7 +5,7 @@
 #include "medseg/core/error.h"
 #include "medseg/core/files.h"
 #include "medseg/core/json_reader.h"
-#include "medseg/infer/connected_components.h"
+#include "medseg/preprocess/connected_components.h"
 
 namespace medseg {
 

@@ -9,6 +9,7 @@
 
 #include "medseg/core/error.h"
 #include "medseg/core/log.h"
+#include "medseg/core/progress.h"
 #include "medseg/core/parallel.h"
 #include "medseg/eval/metrics.h"
 #include "medseg/infer/model_folder.h"
@@ -62,11 +63,13 @@ struct Scores {
 std::vector<Scores> score_variants(const PostprocessingSearch& s, const std::vector<Steps>& variants) {
   // dice[variant][case][class]
   std::vector<std::vector<std::vector<double>>> dice(variants.size(), std::vector<std::vector<double>>(s.cases));
+  Progress progress("postprocessing search", static_cast<int64_t>(s.cases), case_loop_progress());
   parallel_for(s.cases, s.threads, [&](size_t i) {
     torch::NoGradGuard no_grad;
     const auto [pred, ref] = s.load(i);
     for (size_t v = 0; v < variants.size(); ++v)
       dice[v][i] = case_dice(apply_postprocessing(pred, PostprocessingPlan{variants[v], {}}), ref, s);
+    progress.advance();
   });
   std::vector<Scores> out;
   for (const auto& per_case : dice) {
@@ -151,6 +154,28 @@ PostprocessingPlan decide_postprocessing(const PostprocessingSearch& s) {
   return plan;
 }
 
+PostprocessingPlan decide_postprocessing(
+    const std::vector<std::pair<fs::path, fs::path>>& files, const DatasetInfo& dataset,
+    int threads) {
+  PostprocessingSearch search;
+  search.cases = files.size();
+  search.load = [&files](size_t i) {
+    Image prediction = read_image(files[i].first);
+    Image reference = read_image(files[i].second);
+    if (!prediction.data.sizes().equals(reference.data.sizes()))
+      throw Error(files[i].first.string(), "shape differs from its reference " + files[i].second.string());
+    return std::make_pair(prediction.data, reference.data);
+  };
+  search.classes = scored_classes(dataset);
+  std::set<int> foreground;
+  for (const auto& c : search.classes) foreground.insert(c.values.begin(), c.values.end());
+  if (dataset.ignore_label) foreground.erase(*dataset.ignore_label);
+  search.foreground_values.assign(foreground.begin(), foreground.end());
+  search.ignore_label = dataset.ignore_label;
+  search.threads = threads;
+  return decide_postprocessing(search);
+}
+
 PostprocessingPlan determine_postprocessing(const PostprocessingOptions& o) {
   const DatasetInfo dataset = read_dataset_json(o.model_dir / "dataset.json");
   const std::vector<int> folds = resolve_folds(o.model_dir, o.folds);
@@ -179,24 +204,8 @@ PostprocessingPlan determine_postprocessing(const PostprocessingOptions& o) {
     if (!fs::exists(reference)) throw Error(reference.string(), "reference of case " + id + " not found");
     files.emplace_back(prediction, reference);
   }
-  PostprocessingSearch search;
-  search.cases = files.size();
-  search.load = [&files](size_t i) {
-    Image prediction = read_image(files[i].first);
-    Image reference = read_image(files[i].second);
-    if (!prediction.data.sizes().equals(reference.data.sizes()))
-      throw Error(files[i].first.string(), "shape differs from its reference " + files[i].second.string());
-    return std::make_pair(prediction.data, reference.data);
-  };
-  search.classes = scored_classes(dataset);
-  std::set<int> foreground;
-  for (const auto& c : search.classes) foreground.insert(c.values.begin(), c.values.end());
-  if (dataset.ignore_label) foreground.erase(*dataset.ignore_label);
-  search.foreground_values.assign(foreground.begin(), foreground.end());
-  search.ignore_label = dataset.ignore_label;
-  search.threads = o.threads;
   log().info("deciding postprocessing on {} cases of fold(s) {}", files.size(), nlohmann::json(folds).dump());
-  PostprocessingPlan plan = decide_postprocessing(search);
+  PostprocessingPlan plan = decide_postprocessing(files, dataset, o.threads);
   plan.details["folds"] = folds;
   plan.details["reference_dir"] = reference_dir.lexically_normal().string();
   write_postprocessing(plan, o.model_dir / "postprocessing.json");

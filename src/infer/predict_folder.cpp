@@ -5,6 +5,8 @@
 
 #include "medseg/core/error.h"
 #include "medseg/core/log.h"
+#include "medseg/core/progress.h"
+#include "medseg/io/image.h"
 
 namespace medseg {
 
@@ -85,12 +87,20 @@ PredictFolderResult predict_folder(const Predictor& predictor, const PredictFold
   PredictFolderResult result;
   result.cases = cases.size();
   const auto start = Clock::now();
+  double predicting_seconds = 0;  // of the cases predicted so far (the ETA's rate)
   for (size_t i = 0; i < cases.size(); ++i) {
     const CaseFiles& c = cases[i];
     const fs::path output = o.output_dir / (c.id + dataset.file_ending);
     if (o.skip_existing && fs::exists(output)) {
-      log().info("[{}/{}] {}: exists, skipped", i + 1, cases.size(), c.id);
-      continue;
+      try {
+        check_image_file(output);
+        log().info("[{}/{}] {}: exists, skipped", i + 1, cases.size(), c.id);
+        continue;
+      } catch (const Error& e) {  // left broken by an earlier run (a full disk): predicted again
+        log().warn("[{}/{}] {}: the existing output is not a complete image, predicting it again "
+                   "({})",
+                   i + 1, cases.size(), c.id, e.what());
+      }
     }
     fs::path previous;
     if (predictor.needs_previous_stage()) {
@@ -101,7 +111,16 @@ PredictFolderResult predict_folder(const Predictor& predictor, const PredictFold
     predictor.predict_case(c.images, output, previous);
     ++result.predicted;
     const double seconds = std::chrono::duration<double>(Clock::now() - case_start).count();
-    log().info("[{}/{}] {} -> {} ({:.2f} s)", i + 1, cases.size(), c.id, output.string(), seconds);
+    predicting_seconds += seconds;
+    const size_t left = cases.size() - i - 1;
+    const std::string eta =
+        left == 0 ? std::string()
+                  : ", ETA " + format_duration(predicting_seconds /
+                                               static_cast<double>(result.predicted) *
+                                               static_cast<double>(left)) +
+                        " for " + std::to_string(left) + " more";
+    log().info("[{}/{}] {} -> {} ({:.2f} s{})", i + 1, cases.size(), c.id, output.string(), seconds,
+               eta);
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return result;

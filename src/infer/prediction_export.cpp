@@ -32,15 +32,18 @@ at::Tensor resampled_channel(const at::Tensor& logits, int64_t c, const CaseProp
   return resample_data(logits.narrow(0, c, 1), p.shape_after_cropping, r)[0];
 }
 
-// Argmax (first maximum wins, as numpy) or the regions painted in order, one channel at a time.
+// Argmax (first maximum wins, as numpy) or the regions painted in order, one channel at a time;
+// channels are logits, or probabilities (regions: already through the sigmoid).
 class LabelBuilder {
  public:
-  explicit LabelBuilder(const DatasetInfo& dataset) : dataset_(dataset) {}
+  explicit LabelBuilder(const DatasetInfo& dataset, bool probabilities = false)
+      : dataset_(dataset), probabilities_(probabilities) {}
 
   void add(int64_t c, const at::Tensor& channel) {
     if (dataset_.has_regions) {
       if (!labels_.defined()) labels_ = torch::zeros(channel.sizes(), label_dtype());
-      labels_.masked_fill_(torch::sigmoid(channel).gt(0.5), dataset_.regions_class_order[c]);
+      const at::Tensor on = probabilities_ ? channel.gt(0.5) : torch::sigmoid(channel).gt(0.5);
+      labels_.masked_fill_(on, dataset_.regions_class_order[c]);
       return;
     }
     if (!best_.defined()) {
@@ -65,6 +68,7 @@ class LabelBuilder {
   }
 
   const DatasetInfo& dataset_;
+  bool probabilities_;
   at::Tensor best_, labels_;
 };
 
@@ -98,6 +102,17 @@ at::Tensor revert_crop_and_transpose(const at::Tensor& cropped, const CaseProper
   std::vector<int64_t> shape(full.begin(), full.begin() + lead);
   shape.insert(shape.end(), p.original_shape.begin(), p.original_shape.end());
   return uncropped.permute(order).contiguous().reshape(shape);
+}
+
+at::Tensor labels_from_probabilities(const at::Tensor& probabilities, const DatasetInfo& dataset) {
+  if (!probabilities.defined() || probabilities.dim() < 2 ||
+      probabilities.size(0) != dataset.num_outputs())
+    throw Error("probabilities", "expected (" + std::to_string(dataset.num_outputs()) +
+                                     " outputs, spatial...) as dataset.json declares");
+  torch::NoGradGuard no_grad;
+  LabelBuilder labels(dataset, /*probabilities=*/true);
+  for (int64_t c = 0; c < probabilities.size(0); ++c) labels.add(c, probabilities[c]);
+  return labels.take();
 }
 
 ExportedPrediction export_prediction(const at::Tensor& logits, const CaseProperties& p, const DatasetInfo& dataset,

@@ -232,7 +232,7 @@ Predictor Predictor::from_model_folder(const fs::path& model_dir, const std::str
   }
   std::vector<UNet> networks;
   for (int fold : resolve_folds(model_dir, folds)) {
-    const fs::path file = checkpoint_file(model_dir, fold, checkpoint);
+    const fs::path file = newest_checkpoint(model_dir, fold, checkpoint);
     if (!fs::exists(file))
       throw Error(file.string(), "checkpoint not found (" + fold_folder_name(fold) +
                                      " has no checkpoint_" + checkpoint +
@@ -258,7 +258,8 @@ bool Predictor::needs_previous_stage() const {
   return configuration().previous_stage.has_value();
 }
 
-at::Tensor Predictor::predict_logits(const at::Tensor& data) const {
+at::Tensor Predictor::predict_logits(const at::Tensor& data,
+                                     const std::string& progress_label) const {
   const ConfigurationPlan& config = configuration();
   const int64_t channels = network_input_channels(config, dataset_);
   if (data.dim() != 4 || data.size(0) != channels)
@@ -277,6 +278,7 @@ at::Tensor Predictor::predict_logits(const at::Tensor& data) const {
       resolve_precision(options_.precision, device_.is_cuda()) == Precision::kBFloat16)
     o.mirror_group = 1;
   o.device = device_;
+  o.progress_label = progress_label;
   return predict_sliding_window(data, networks_, o);
 }
 
@@ -303,7 +305,7 @@ ExportedPrediction Predictor::predict(const std::vector<Image>& channels,
   if (label)
     data = append_previous_stage(data, pre.segmentation, previous_stage_label_values(dataset_));
   pre.segmentation = at::Tensor();
-  at::Tensor logits = predict_logits(data);
+  at::Tensor logits = predict_logits(data, where);
   data = at::Tensor();
   ExportedPrediction out = export_prediction(logits, pre.properties, dataset_,
                                              {options_.save_probabilities, options_.threads});

@@ -4,10 +4,12 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <memory>
 #include <numeric>
 
 #include "medseg/core/error.h"
 #include "medseg/core/log.h"
+#include "medseg/core/progress.h"
 #include "medseg/infer/gaussian_importance.h"
 #include "medseg/infer/mirroring.h"
 #include "medseg/infer/tiling.h"
@@ -112,6 +114,17 @@ at::Tensor predict_sliding_window(const at::Tensor& data, const std::vector<Logi
   for (const int64_t edge : o.patch_size) tile_voxels *= edge;
   const int64_t group =
       o.mirror_group > 0 ? o.mirror_group : automatic_mirror_group(tile_voxels, mirror_pass_count(mirror_axes));
+  const int64_t passes_per_tile = mirror_pass_count(mirror_axes);
+  std::unique_ptr<Progress> progress;
+  if (!o.progress_label.empty()) {
+    ProgressOptions po;
+    po.unit = "tile passes";
+    po.quiet_seconds = 3.0;  // a case that takes seconds needs no progress of its own
+    po.final_line = false;   // the case's own line follows
+    progress = std::make_unique<Progress>(
+        o.progress_label,
+        static_cast<int64_t>(networks.size() * tiles.size()) * passes_per_tile, po);
+  }
   for (size_t n = 0; n < networks.size(); ++n) {
     for (size_t first = 0; first < tiles.size(); first += batch) {
       const size_t count = std::min(batch, tiles.size() - first);
@@ -126,6 +139,7 @@ at::Tensor predict_sliding_window(const at::Tensor& data, const std::vector<Logi
       if (logits.device() != accumulator.device()) logits = logits.to(accumulator.device());
       const at::Tensor weight = gaussian.to(accumulator.device());
       for (size_t t = 0; t < count; ++t) accumulator.add(tiles[first + t], logits[t], weight, n == 0);
+      if (progress) progress->advance(static_cast<int64_t>(count) * passes_per_tile);
     }
   }
   const auto passes = static_cast<int64_t>(networks.size()) * mirror_pass_count(mirror_axes);

@@ -6,6 +6,7 @@
 
 #include "medseg/core/error.h"
 #include "medseg/core/files.h"
+#include "medseg/core/json_reader.h"
 
 namespace medseg {
 
@@ -114,6 +115,8 @@ DatasetInfo parse_dataset_json(const json& j, const std::string& where) {
   if (!j.is_object()) throw Error(where, "dataset.json must contain a JSON object");
   DatasetInfo info;
   info.raw = j;
+  if (j.contains("name") && !j.at("name").is_string())
+    throw Error(where, "\"name\" must be a string, not " + j.at("name").dump());
   info.name = j.value("name", std::string());
   info.channel_names = parse_channels(j, where);
   info.labels = parse_labels(j, where);
@@ -149,7 +152,8 @@ DatasetInfo parse_dataset_json(const json& j, const std::string& where) {
   } else {
     if (!j.contains("regions_class_order"))
       throw Error(where, "region-based labels need \"regions_class_order\"");
-    info.regions_class_order = j.at("regions_class_order").get<std::vector<int>>();
+    // Through JsonReader: its type and range checks turn [1.5] or ["a"] into an Error.
+    info.regions_class_order = JsonReader(j, where).get<std::vector<int>>("regions_class_order");
     if (info.regions_class_order.size() != info.foreground().size())
       throw Error(where, "\"regions_class_order\" has " + std::to_string(info.regions_class_order.size()) +
                              " entries for " + std::to_string(info.foreground().size()) + " regions");
@@ -159,6 +163,8 @@ DatasetInfo parse_dataset_json(const json& j, const std::string& where) {
     throw Error(where, "missing integer \"numTraining\"");
   info.num_training = j.at("numTraining").get<int>();
   if (j.contains("file_ending")) {
+    if (!j.at("file_ending").is_string())
+      throw Error(where, "\"file_ending\" must be a string such as \".nii.gz\"");
     info.file_ending = j.at("file_ending").get<std::string>();
     if (info.file_ending.empty() || info.file_ending.front() != '.')
       throw Error(where, "\"file_ending\" must start with a dot, e.g. \".nii.gz\"");

@@ -111,9 +111,11 @@ ValidationReport validate_dataset(const fs::path& dataset_dir, int threads) {
   std::set<std::string> ids;
   for (const auto& entry : fs::is_directory(dataset_dir / "imagesTr")
                                ? fs::directory_iterator(dataset_dir / "imagesTr")
-                               : fs::directory_iterator())
-    if (auto split = split_channel_file_name(entry.path().filename().string(), info.file_ending))
-      ids.insert(split->first);
+                               : fs::directory_iterator()) {
+    const std::string name = entry.path().filename().string();
+    if (name.front() == '.') continue;  // hidden, as in discover_cases: e.g. a write's temporary
+    if (auto split = split_channel_file_name(name, info.file_ending)) ids.insert(split->first);
+  }
   if (static_cast<int>(ids.size()) != info.num_training)
     report.problems.push_back(json_path.string() + ": numTraining is " +
                               std::to_string(info.num_training) + " but imagesTr holds " +

@@ -7,6 +7,8 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <functional>
 #include <numeric>
 #include <sstream>
@@ -42,6 +44,12 @@ itk::ImageIOBase::Pointer make_io(const fs::path& path) {
     return itk::MetaImageIO::New().GetPointer();
   throw Error(path.string(),
               "unsupported image file type (expected .nii, .nii.gz, .nrrd, .nhdr, .mha or .mhd)");
+}
+
+// Formats whose header names a separate voxel file that ITK names after the header.
+bool detached_header(const fs::path& path) {
+  const std::string name = lower(path.filename().string());
+  return ends_with(name, ".mhd") || ends_with(name, ".nhdr");
 }
 
 struct OpenedImage {
@@ -111,6 +119,95 @@ void set_full_region(itk::ImageIOBase& io, unsigned n, const std::vector<int64_t
   io.SetIORegion(region);
 }
 
+size_t component_bytes(IOComponentEnum component) {
+  switch (component) {
+    case IOComponentEnum::UCHAR:
+    case IOComponentEnum::CHAR:
+      return 1;
+    case IOComponentEnum::USHORT:
+    case IOComponentEnum::SHORT:
+      return 2;
+    case IOComponentEnum::UINT:
+    case IOComponentEnum::INT:
+    case IOComponentEnum::FLOAT:
+      return 4;
+    default:
+      return 8;  // DOUBLE, the only other type written
+  }
+}
+
+// Whether `back` (read from the file written) holds `expected`'s voxels. Floats compare as
+// values where the file cannot keep them: the NIfTI reader turns NaN and infinities into 0.
+bool same_voxels(const unsigned char* expected, const unsigned char* back, size_t bytes,
+                 IOComponentEnum component) {
+  if (std::memcmp(expected, back, bytes) == 0) return true;
+  const auto close_enough = [&](auto tag) {
+    using T = decltype(tag);
+    for (size_t i = 0; i + sizeof(T) <= bytes; i += sizeof(T)) {
+      T want, got;
+      std::memcpy(&want, expected + i, sizeof(T));
+      std::memcpy(&got, back + i, sizeof(T));
+      if (std::memcmp(&want, &got, sizeof(T)) != 0 && !(!std::isfinite(want) && got == 0))
+        return false;
+    }
+    return true;
+  };
+  if (component == IOComponentEnum::FLOAT) return close_enough(float{});
+  if (component == IOComponentEnum::DOUBLE) return close_enough(double{});
+  return false;
+}
+
+// What is wrong with the image file `file` as written from `data`: "" when it reads back with
+// the same header and voxels.
+std::string read_back_problem(const fs::path& file, const void* data, IOComponentEnum component,
+                              const std::vector<int64_t>& shape) {
+  const unsigned n = static_cast<unsigned>(shape.size());
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) return "it is not a regular file";  // never read a device
+  if (fs::file_size(file, ec) == 0 || ec) return "it is empty";
+  try {
+    if (nifti::is_nifti(file)) nifti::check_complete(file);  // ITK reads a truncated file
+    auto io = make_io(file);
+    io->SetFileName(file.string());
+    io->ReadImageInformation();
+    bool same_header = io->GetNumberOfDimensions() >= n && io->GetNumberOfComponents() == 1 &&
+                       io->GetComponentSize() == component_bytes(component);
+    for (unsigned i = 0; same_header && i < io->GetNumberOfDimensions(); ++i)
+      same_header =
+          io->GetDimensions(i) == (i < n ? static_cast<itk::SizeValueType>(shape[n - 1 - i]) : 1);
+    if (!same_header) return "its header does not describe the image";
+    set_full_region(*io, n, shape);
+    const size_t bytes = static_cast<size_t>(std::accumulate(shape.begin(), shape.end(), int64_t{1},
+                                                             std::multiplies<>())) *
+                         io->GetComponentSize();
+    const auto* expected = static_cast<const unsigned char*>(data);
+    std::vector<unsigned char> back(bytes);
+    // Every byte the reader leaves alone differs from the image's.
+    for (size_t i = 0; i < bytes; ++i) back[i] = static_cast<unsigned char>(~expected[i]);
+    io->Read(back.data());
+    if (!same_voxels(expected, back.data(), bytes, component))
+      return "its voxels differ from the image's";
+  } catch (const itk::ExceptionObject& e) {
+    return e.GetDescription();
+  } catch (const Error& e) {
+    std::string problem = e.what();
+    if (problem.rfind(file.string() + ": ", 0) == 0) problem.erase(0, file.string().size() + 2);
+    return problem;
+  }
+  return "";
+}
+
+// ITK's writers do not report failed writes (a full disk left 0-byte .nii.gz files behind,
+// with no error): the file written is read back and compared with the voxels. Error naming
+// `path`, the final file, with the reason when it is incomplete or differs.
+void check_written_image(const fs::path& file, const void* data, IOComponentEnum component,
+                         const std::vector<int64_t>& shape, const fs::path& path) {
+  const std::string problem = read_back_problem(file, data, component, shape);
+  if (problem.empty()) return;
+  throw Error(path.string(), "could not write image: " + write_failure_reason(file) +
+                                 " (the file written is incomplete: " + problem + ")");
+}
+
 void write_buffer(const void* data, IOComponentEnum component, const std::vector<int64_t>& shape,
                   const ImageGeometry& geometry, const fs::path& path) {
   const unsigned n = static_cast<unsigned>(shape.size());
@@ -119,7 +216,7 @@ void write_buffer(const void* data, IOComponentEnum component, const std::vector
     throw Error(path.string(), "image geometry has " + std::to_string(geometry.dim()) +
                                    " axes but the data has " + std::to_string(n));
   auto io = make_io(path);
-  write_atomically(path, [&](const fs::path& tmp) {
+  const auto write_to = [&](const fs::path& file) {
     try {
       io->SetNumberOfDimensions(n);
       for (unsigned i = 0; i < n; ++i) {
@@ -134,11 +231,35 @@ void write_buffer(const void* data, IOComponentEnum component, const std::vector
       io->SetComponentType(component);
       io->SetNumberOfComponents(1);
       io->SetUseCompression(true);
-      io->SetFileName(tmp.string());
+      io->SetFileName(file.string());
       set_full_region(*io, n, shape);
       io->Write(data);
     } catch (const itk::ExceptionObject& e) {
       throw Error(path.string(), std::string("could not write image: ") + e.GetDescription());
+    }
+    check_written_image(file, data, component, shape, path);
+  };
+  write_atomically(path, [&](const fs::path& tmp) {
+    if (!detached_header(path)) return write_to(tmp);
+    // .mhd / .nhdr: ITK writes the voxels to a second file named after the header, so both are
+    // written under their final names in a temporary folder; the voxels are moved into place
+    // first, the header last (as `tmp`).
+    const fs::path staging = temporary_sibling(path);
+    try {
+      fs::create_directories(staging);
+      const fs::path header = staging / path.filename();
+      write_to(header);
+      for (const auto& entry : fs::directory_iterator(staging)) {
+        if (entry.path() == header) continue;
+        sync_file(entry.path());
+        fs::rename(entry.path(), path.parent_path() / entry.path().filename());
+      }
+      fs::rename(header, tmp);
+      remove_tree(staging);
+    } catch (...) {
+      std::error_code ignored;
+      remove_tree(staging, ignored);
+      throw;
     }
   });
 }
@@ -194,6 +315,11 @@ bool is_supported_image_file(const fs::path& path) {
 
 ImageHeader read_image_header(const fs::path& path) {
   return open_image(path).header;
+}
+
+void check_image_file(const fs::path& path) {
+  open_image(path);
+  if (nifti::is_nifti(path)) nifti::check_complete(path);
 }
 
 Image read_image(const fs::path& path) {

@@ -81,7 +81,7 @@ MsdConversionResult convert_msd(const fs::path& task_dir, const fs::path& out_di
     if (!job.test) {
       if (!fs::exists(job.label)) throw Error(job.label.string(), "label file not found");
       const fs::path target = out_dir / "labelsTr" / (job.id + ".nii.gz");
-      write_atomically(target, [&](const fs::path& tmp) { fs::copy_file(job.label, tmp); });
+      copy_file_atomically(job.label, target);
     }
   });
 

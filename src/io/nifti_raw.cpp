@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -64,7 +65,14 @@ Header read_header(gzFile_s* file, const fs::path& path) {
     for (int d = 1; d <= std::clamp(ndim, 0, 7); ++d) h.voxels *= std::max<int16_t>(1, field<int16_t>(bytes, 40 + 2 * d, h.swapped));
     h.datatype = field<int16_t>(bytes, 70, h.swapped);
     h.bitpix = field<int16_t>(bytes, 72, h.swapped);
-    h.vox_offset = static_cast<uint64_t>(std::max(352.0f, field<float>(bytes, 108, h.swapped)));
+    // A float in NIfTI-1: inf, NaN or 1e30 is no byte offset (and converting it is undefined).
+    const float offset = field<float>(bytes, 108, h.swapped);
+    if (!(offset < 0x1p62f)) {
+      char text[32];
+      std::snprintf(text, sizeof(text), "%g", static_cast<double>(offset));
+      throw Error(path.string(), std::string("corrupt NIfTI header: vox_offset ") + text);
+    }
+    h.vox_offset = static_cast<uint64_t>(std::max(352.0f, offset));
   } else if (size == 540 && got >= 540) {
     const int64_t ndim = field<int64_t>(bytes, 16, h.swapped);
     for (int d = 1; d <= std::clamp<int64_t>(ndim, 0, 7); ++d)

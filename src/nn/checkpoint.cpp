@@ -3,6 +3,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <exception>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,7 +25,7 @@ torch::serialize::InputArchive open_archive(const fs::path& path) {
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path.string());
-  } catch (const c10::Error& e) {
+  } catch (const std::exception& e) {  // c10::Error, or torch::jit::ErrorReport for bad code
     throw Error(path.string(), "not a readable checkpoint (corrupt or truncated?)");
   }
   return archive;
@@ -93,7 +96,77 @@ void check_fits(torch::nn::Module& module, torch::serialize::InputArchive& archi
   }
 }
 
+// Every tensor of an archive by its dotted name, parameters and buffers alike.
+void flatten(torch::serialize::InputArchive& archive, const std::string& prefix,
+             std::map<std::string, at::Tensor>& out) {
+  for (const std::string& key : archive.keys()) {
+    at::Tensor tensor;  // undefined: try_read would otherwise write into it
+    torch::serialize::InputArchive nested;
+    if (archive.try_read(key, tensor) || archive.try_read(key, tensor, true))
+      out[prefix + key] = tensor;
+    else if (archive.try_read(key, nested))
+      flatten(nested, prefix + key + ".", out);
+  }
+}
+
+bool is_segmentation_head(const std::string& name) {
+  return name.rfind("decoder.seg_layers.", 0) == 0;
+}
+
 }  // namespace
+
+std::vector<std::string> load_pretrained_weights(const fs::path& path, torch::nn::Module& network) {
+  auto archive = open_archive(path);
+  meta_of(archive, path);  // a medseg checkpoint, not any torch archive
+  torch::serialize::InputArchive network_archive;
+  if (!archive.try_read(kNetworkKey, network_archive))
+    throw Error(path.string(), "checkpoint holds no network");
+  std::map<std::string, at::Tensor> stored;
+  flatten(network_archive, "", stored);
+  std::vector<std::pair<std::string, at::Tensor>> own;
+  for (const auto& p : network.named_parameters(/*recurse=*/true)) own.emplace_back(p.key(), p.value());
+  for (const auto& b : network.named_buffers(/*recurse=*/true)) own.emplace_back(b.key(), b.value());
+
+  std::vector<std::string> skipped, problems;
+  std::vector<std::pair<at::Tensor, at::Tensor>> copies;  // (network's, checkpoint's)
+  std::set<std::string> used;
+  for (const auto& [name, tensor] : own) {
+    const auto it = stored.find(name);
+    std::string difference;
+    if (it == stored.end()) {
+      difference = "'" + name + "' " + shape_text(tensor.sizes()) + " is not in the checkpoint";
+    } else {
+      used.insert(name);
+      if (it->second.sizes().equals(tensor.sizes())) {
+        copies.emplace_back(tensor, it->second);
+        continue;
+      }
+      difference = "'" + name + "' is " + shape_text(it->second.sizes()) +
+                   " in the checkpoint, " + shape_text(tensor.sizes()) + " in this network";
+    }
+    (is_segmentation_head(name) ? skipped : problems).push_back(difference);
+  }
+  for (const auto& [name, tensor] : stored) {
+    if (used.count(name)) continue;
+    const std::string difference =
+        "'" + name + "' " + shape_text(tensor.sizes()) + " of the checkpoint is not in this network";
+    (is_segmentation_head(name) ? skipped : problems).push_back(difference);
+  }
+  if (!problems.empty()) {
+    std::string listed;
+    for (std::size_t i = 0; i < problems.size() && i < 8; ++i) listed += "; " + problems[i];
+    if (problems.size() > 8) listed += "; ... (" + std::to_string(problems.size() - 8) + " more)";
+    throw Error(path.string(),
+                "does not fit this network as initial weights: " +
+                    std::to_string(problems.size()) +
+                    " tensor(s) outside the segmentation heads differ (only the heads may, for "
+                    "another label count)" +
+                    listed);
+  }
+  torch::NoGradGuard no_grad;
+  for (auto& [mine, theirs] : copies) mine.copy_(theirs);
+  return skipped;
+}
 
 void save_checkpoint(const fs::path& path, torch::nn::Module& network,
                      torch::optim::Optimizer* optimizer, const nlohmann::json& meta) {
@@ -107,7 +180,25 @@ void save_checkpoint(const fs::path& path, torch::nn::Module& network,
     archive.write(kOptimizerKey, optimizer_archive);
   }
   archive.write(kMetaKey, c10::IValue(meta.dump()));
-  write_atomically(path, [&](const fs::path& tmp) { archive.save_to(tmp.string()); });
+  write_atomically(path, [&](const fs::path& tmp) {
+    // Through a writer function that never reports a short write: libtorch's zip writer throws
+    // from its destructor after one (std::terminate), so a full disk aborted the process. The
+    // first failure is kept, the rest of the archive is not written, and it is thrown after.
+    FileWriter out(tmp);
+    std::exception_ptr failure;
+    archive.save_to([&](const void* data, size_t size) -> size_t {
+      if (!failure) {
+        try {
+          out.write(data, size);
+        } catch (...) {
+          failure = std::current_exception();
+        }
+      }
+      return size;
+    });
+    if (failure) std::rethrow_exception(failure);
+    out.close();
+  });
 }
 
 nlohmann::json read_checkpoint_meta(const fs::path& path) {

@@ -15,10 +15,11 @@
 #include "medseg/core/parallel.h"
 #include "medseg/io/dataset.h"
 #include "medseg/io/image.h"
+#include "medseg/io/label_values.h"
 #include "medseg/io/plans.h"
 #include "medseg/preprocess/case_preprocessor.h"
 #include "medseg/preprocess/case_storage.h"
-#include "medseg/preprocess/progress.h"
+#include "medseg/core/progress.h"
 
 namespace medseg {
 
@@ -50,6 +51,7 @@ struct RunContext {
   bool refresh_labels =
       false;  // copy labels again even if present (--overwrite, first configuration)
   int case_threads = 1;
+  std::vector<int> allowed_labels;  // dataset.json's values (background, classes, ignore)
   std::atomic<int> labels_copied{0};
 };
 
@@ -59,7 +61,7 @@ fs::path gt_path(const RunContext& ctx, const std::string& id) {
 
 void copy_label(RunContext& ctx, const CaseFiles& files) {
   const fs::path target = gt_path(ctx, files.id);
-  write_atomically(target, [&](const fs::path& tmp) { fs::copy_file(files.label, tmp); });
+  copy_file_atomically(files.label, target);
   ++ctx.labels_copied;
 }
 
@@ -76,7 +78,10 @@ void preprocess_one(RunContext& ctx, const CaseFiles& files) {
     std::vector<Image> channels;
     for (const auto& path : files.images) channels.push_back(read_image(path));
     std::optional<Image> label;
-    if (!files.label.empty()) label = read_image(files.label);
+    if (!files.label.empty()) {
+      label = read_image(files.label);
+      check_label_values(label->data, files.label.string(), ctx.allowed_labels);
+    }
     const CasePreprocessOptions options{files.id, ctx.classes, ctx.case_threads};
     result = preprocess_case(channels, label ? &*label : nullptr, ctx.plans, ctx.config, options);
   }  // the input images are released before writing
@@ -190,7 +195,8 @@ PreprocessReport preprocess_dataset(const PreprocessOptions& options) {
                    info.file_ending,
                    options.overwrite,
                    options.overwrite && report.configurations.empty(),
-                   case_threads};
+                   case_threads,
+                   info.allowed_label_values()};
     report.configurations.push_back(run_configuration(ctx, cases, workers));
     report.labels_copied += ctx.labels_copied;
   }

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -123,18 +124,16 @@ void write_npy(const fs::path& path, const at::Tensor& tensor) {
   const at::Tensor t = tensor.contiguous();
   const std::string header = header_text(t);
   write_atomically(path, [&](const fs::path& tmp) {
-    std::ofstream out(tmp, std::ios::binary);
+    FileWriter out(tmp);
     const uint16_t length = static_cast<uint16_t>(header.size());
     const char version[2] = {1, 0};
     const char length_le[2] = {static_cast<char>(length & 0xff), static_cast<char>(length >> 8)};
     out.write(kMagic, kMagicSize);
     out.write(version, 2);
     out.write(length_le, 2);
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    out.write(static_cast<const char*>(t.data_ptr()),
-              static_cast<std::streamsize>(t.numel() * t.element_size()));
+    out.write(header.data(), header.size());
+    out.write(t.data_ptr(), static_cast<size_t>(t.numel() * t.element_size()));
     out.close();
-    if (!out) throw Error(path.string(), "could not write file");
   });
 }
 
@@ -167,9 +166,17 @@ NpyHeader read_npy_header(const fs::path& path) {
   h.shape = parse_shape(dict_value(dict, "shape", path), path);
   h.data_offset = offset + length;
   h.item_size = static_cast<int64_t>(c10::elementSize(dtype_of(h.descr, path)));
-  int64_t numel = 1;
-  for (int64_t s : h.shape) numel *= s;
-  const int64_t expected = h.data_offset + numel * h.item_size;
+  // Overflow-checked, and zero-sized axes counted as 1: a corrupt shape must overflow neither
+  // here nor in the strides of an empty tensor.
+  int64_t numel = 1, extent = 1, expected = 0;
+  for (int64_t s : h.shape) {
+    if (__builtin_mul_overflow(extent, std::max<int64_t>(s, 1), &extent))
+      throw Error(path.string(), "corrupt .npy header: the shape's size does not fit in 64 bits");
+    numel *= s;  // |numel| <= extent
+  }
+  if (__builtin_mul_overflow(numel, h.item_size, &expected) ||
+      __builtin_add_overflow(expected, h.data_offset, &expected))
+    throw Error(path.string(), "corrupt .npy header: the shape's size does not fit in 64 bits");
   if (size != expected)
     throw Error(path.string(), (size < expected ? "truncated .npy file: " : "corrupt .npy file: ") +
                                    std::to_string(size) + " bytes, the header describes " +

@@ -3,8 +3,11 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cstdio>
+#include <memory>
 
 #include "medseg/core/log.h"
+#include "medseg/core/progress.h"
 #include "medseg/train/distributed.h"
 #include "medseg/train/interrupt.h"
 #include "medseg/train/learning_rate.h"
@@ -31,12 +34,46 @@ double mean_over_ranks(const EpochResources& r, const at::Tensor& sum) {
   return r.step.communicator != nullptr ? r.step.communicator->mean(local) : local;
 }
 
+// Progress within an epoch (core/progress.h): iterations, their rate, the loader's share of
+// the time, and the time left for the epoch and the whole run. The epoch line replaces it.
+std::unique_ptr<Progress> epoch_progress(const EpochResources& r, const TrainingState& state) {
+  ProgressOptions o;
+  o.unit = "iterations";
+  o.final_line = false;
+  auto progress = std::make_unique<Progress>(
+      "epoch " + std::to_string(state.epoch + 1) + "/" + std::to_string(r.settings.num_epochs),
+      r.settings.iterations_per_epoch, o);
+  progress->advance(state.iteration);  // a resumed epoch starts where it stopped
+  return progress;
+}
+
+// "loader 2%, run ETA 3 h 10 min": the share of time spent waiting for batches, and the run's
+// time left from this epoch's rate per iteration (scaled by the last epoch's validation share).
+std::string run_detail(const EpochResources& r, const TrainingState& state, int done,
+                       double elapsed, double waited) {
+  if (done <= 0 || elapsed <= 0) return {};
+  const double per_iteration = elapsed / done;
+  double epoch_factor = 1.0;  // whole epoch over its training part
+  if (!state.history.empty() && state.history.back().train_seconds > 0)
+    epoch_factor = state.history.back().epoch_seconds / state.history.back().train_seconds;
+  const int per_epoch = r.settings.iterations_per_epoch;
+  const double left = per_iteration * ((per_epoch - state.iteration) +
+                                       epoch_factor * per_epoch *
+                                           (r.settings.num_epochs - state.epoch - 1));
+  char share[32];
+  std::snprintf(share, sizeof share, "%.0f%%", 100.0 * waited / elapsed);
+  return std::string("loader ") + share + ", run ETA " + format_duration(left);
+}
+
 // The training iterations; false when interrupted (state updated to resume there).
 bool train_iterations(EpochResources& r, TrainingState& state) {
   const auto start = Clock::now();
   at::Tensor loss_sum;  // on the device, double: no host synchronisation per iteration
   r.network->train();
   bool done = true;
+  const std::unique_ptr<Progress> progress = epoch_progress(r, state);
+  const int first_iteration = state.iteration;
+  const double wait_before = r.train_batches->wait_seconds();
   while (state.iteration < r.settings.iterations_per_epoch) {
     if (stop_requested(r)) {
       done = false;
@@ -47,6 +84,10 @@ bool train_iterations(EpochResources& r, TrainingState& state) {
         train_step(r.network, *r.optimizer, *r.loss, batch, r.step).to(at::kDouble);
     loss_sum = loss_sum.defined() ? loss_sum + loss : loss;
     ++state.iteration;
+    progress->set_detail(run_detail(r, state, state.iteration - first_iteration,
+                                    seconds_since(start),
+                                    r.train_batches->wait_seconds() - wait_before));
+    progress->advance();
     if (r.on_iteration) r.on_iteration(state.epoch, state.iteration);
   }
   state.partial_loss_sum += mean_over_ranks(r, loss_sum);

@@ -4,12 +4,16 @@
 #include <unistd.h>
 
 #include <map>
+#include <optional>
 
 #include "medseg/core/error.h"
 #include "medseg/core/files.h"
 #include "medseg/core/log.h"
 #include "medseg/eval/evaluator.h"
 #include "medseg/infer/predictor.h"
+#include "medseg/io/image.h"
+#include "medseg/preprocess/case_preprocessor.h"
+#include "medseg/preprocess/npy.h"
 
 namespace medseg {
 
@@ -88,11 +92,52 @@ void predict_validation_cases(const Plans& plans, const std::string& configurati
   fs::create_directories(options.output_dir);
   log().info("final validation: predicting {} cases into {}", cases.size(),
              options.output_dir.string());
-  for (std::size_t i = 0; i < cases.size(); ++i) {
-    predictor.predict_case(cases[i]->images,
-                           options.output_dir / (cases[i]->id + dataset.file_ending));
-    log().debug("validation case {}/{}: {}", i + 1, cases.size(), cases[i]->id);
+  const std::optional<std::string>& next = plans.configuration(configuration).next_stage;
+  const bool export_next = !options.next_stage_dir.empty() && next.has_value();
+  if (export_next) {
+    fs::create_directories(options.next_stage_dir);
+    log().info("final validation: segmentations on the grid of {} into {}", *next,
+               options.next_stage_dir.string());
   }
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const std::string& id = cases[i]->id;
+    const fs::path output = options.output_dir / (id + dataset.file_ending);
+    fs::path previous;
+    if (!options.previous_stage_dir.empty()) {
+      previous = options.previous_stage_dir / (id + dataset.file_ending);
+      if (!fs::exists(previous))
+        throw Error(previous.string(),
+                    "not found: the previous stage's prediction of validation case " + id +
+                        " (its final validation writes it; train that fold of " +
+                        plans.configuration(configuration).previous_stage.value_or("?") +
+                        " to the end first)");
+    }
+    predictor.predict_case(cases[i]->images, output, previous);
+    if (export_next)
+      write_next_stage_segmentation(cases[i]->images, output, plans, *next,
+                                    next_stage_file(options.next_stage_dir, id), options.threads);
+    log().debug("validation case {}/{}: {}", i + 1, cases.size(), id);
+  }
+}
+
+fs::path next_stage_file(const fs::path& dir, const std::string& case_id) {
+  return dir / (case_id + ".npy");
+}
+
+void write_next_stage_segmentation(const std::vector<fs::path>& images, const fs::path& segmentation,
+                                   const Plans& plans, const std::string& next, const fs::path& file,
+                                   int threads) {
+  std::vector<Image> channels;
+  for (const fs::path& image : images) channels.push_back(read_image(image));
+  const Image label = read_image(segmentation);
+  if (!label.data.sizes().equals(channels.front().data.sizes()))
+    throw Error(segmentation.string(), "differs in shape from its image " + images.front().string());
+  CasePreprocessOptions po;
+  po.case_id = segmentation.filename().string();
+  po.threads = threads;
+  const PreprocessedCase pre =
+      preprocess_case(channels, &label, plans, plans.configuration(next), po);
+  write_npy(file, pre.segmentation);
 }
 
 }  // namespace medseg

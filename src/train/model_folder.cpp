@@ -9,6 +9,10 @@ fs::path model_folder(const fs::path& work_dir, const std::string& configuration
   return work_dir / "models" / configuration;
 }
 
+fs::path predicted_next_stage_dir(const fs::path& model_dir, const std::string& next_configuration) {
+  return model_dir / "predicted_next_stage" / next_configuration;
+}
+
 FoldPaths fold_paths(const fs::path& model_dir, int fold) {
   FoldPaths p;
   p.dir = model_dir / fold_folder_name(fold);

@@ -4,8 +4,12 @@
 
 #include "medseg/core/error.h"
 #include "medseg/core/files.h"
+#include "medseg/io/label_values.h"
 #include "medseg/preprocess/case_storage.h"
 #include "medseg/preprocess/class_locations.h"
+#include "medseg/preprocess/npy.h"
+#include "medseg/loss/tensor_checks.h"
+#include "medseg/train/final_validation.h"
 
 namespace medseg {
 
@@ -34,8 +38,13 @@ void set_class_locations(TrainingCase& c, const CaseProperties& properties, cons
 }
 
 PreprocessedCaseSource::PreprocessedCaseSource(fs::path dir, std::vector<std::string> case_ids,
-                                               DatasetInfo dataset)
-    : dir_(std::move(dir)), ids_(std::move(case_ids)), dataset_(std::move(dataset)) {
+                                               DatasetInfo dataset, fs::path previous_stage_dir)
+    : dir_(std::move(dir)),
+      ids_(std::move(case_ids)),
+      dataset_(std::move(dataset)),
+      previous_stage_dir_(std::move(previous_stage_dir)) {
+  allowed_labels_ = dataset_.allowed_label_values();
+  allowed_labels_.push_back(-1);
   if (ids_.empty()) throw Error(dir_.string(), "no cases to train on");
   std::string missing;
   std::size_t n_missing = 0;
@@ -66,7 +75,20 @@ std::shared_ptr<const TrainingCase> PreprocessedCaseSource::load(std::size_t i) 
   c->id = ids_[i];
   c->data = stored.data;
   c->seg = stored.segmentation;
+  if (!previous_stage_dir_.empty()) {
+    const fs::path file = next_stage_file(previous_stage_dir_, c->id);
+    at::Tensor previous = read_npy(file, /*mmap=*/true);
+    if (!previous.sizes().equals(c->seg.sizes()))
+      throw Error(file.string(), "the previous stage's segmentation has shape " +
+                                     shape_text(previous.sizes()) + ", the preprocessed case " +
+                                     shape_text(c->seg.sizes()) +
+                                     " (preprocessed again since? train the previous stage again)");
+    c->previous_stage = previous.to(at::kShort);
+  }
   set_class_locations(*c, stored.properties, dataset_);
+  // -1: outside the nonzero mask (preprocessing's own value).
+  check_label_values(c->seg, preprocessed_case_files(dir_, ids_[i]).segmentation.string(),
+                     allowed_labels_);
   validate_training_case(*c);
   return c;
 }

@@ -2,13 +2,16 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
+#include <set>
 
 #include "medseg/core/error.h"
 #include "medseg/core/files.h"
 #include "medseg/core/log.h"
 #include "medseg/data/augmentation.h"
+#include "medseg/infer/previous_stage.h"
 #include "medseg/io/dataset.h"
 #include "medseg/nn/checkpoint.h"
 #include "medseg/nn/device.h"
@@ -39,7 +42,41 @@ struct Inputs {
   FoldSplit split;
   fs::path model_dir;
   FoldPaths paths;
+  // Cascade stages: the previous stage's model folder and its predicted_next_stage folder.
+  fs::path previous_model, previous_dir;
 };
+
+// Every case of a cascade fold needs the previous stage's segmentation, which the final
+// validation of the previous stage's fold that validated the case wrote: an Error naming the
+// missing cases and those folds.
+void check_previous_stage(const Inputs& in, const std::vector<std::string>& cases,
+                          const fs::path& splits_file) {
+  std::vector<std::string> missing;
+  for (const auto& id : cases)
+    if (!fs::exists(next_stage_file(in.previous_dir, id))) missing.push_back(id);
+  if (missing.empty()) return;
+  std::set<int> folds;
+  if (fs::exists(splits_file)) {
+    const std::vector<FoldSplit> splits =
+        splits_from_json(read_json(splits_file), splits_file.string());
+    for (std::size_t k = 0; k < splits.size(); ++k)
+      for (const auto& id : missing)
+        if (std::find(splits[k].val.begin(), splits[k].val.end(), id) != splits[k].val.end())
+          folds.insert(static_cast<int>(k));
+  }
+  std::string names, fold_names;
+  for (std::size_t i = 0; i < missing.size() && i < 5; ++i)
+    names += (i ? ", " : "") + missing[i];
+  if (missing.size() > 5) names += ", ...";
+  for (const int k : folds) fold_names += (fold_names.empty() ? "" : " ") + std::to_string(k);
+  throw Error(in.previous_dir.string(),
+              "lacks the " + *in.config.previous_stage + " predictions of " +
+                  std::to_string(missing.size()) + " case(s) (" + names + "): train " +
+                  *in.config.previous_stage + " fold(s) " +
+                  (fold_names.empty() ? std::string("0-4") : fold_names) +
+                  " to the end (their final validation writes them) before " +
+                  in.config.name + ", or pass --previous-stage <its model folder>");
+}
 
 Inputs read_inputs(const TrainOptions& o) {
   Inputs in;
@@ -47,11 +84,6 @@ Inputs read_inputs(const TrainOptions& o) {
   if (!fs::exists(plans_file)) throw Error(plans_file.string(), "not found; run medseg plan first");
   in.plans = read_plans(plans_file);
   in.config = in.plans.configuration(o.configuration);
-  if (in.config.previous_stage)
-    throw Error("medseg train",
-                "configuration " + o.configuration + " is a cascade stage (after " +
-                    *in.config.previous_stage +
-                    "): training it on the previous stage's predictions is not supported yet");
   in.dataset = read_dataset_json(o.work_dir / "dataset.json");
   in.data_dir = o.work_dir / "preprocessed" / in.config.data_identifier;
   const std::vector<std::string> ids = list_preprocessed_cases(in.data_dir);
@@ -61,6 +93,15 @@ Inputs read_inputs(const TrainOptions& o) {
   in.split = select_fold(o.work_dir / kSplitsFile, ids, o.fold);
   in.model_dir = o.output_dir.empty() ? model_folder(o.work_dir, o.configuration) : o.output_dir;
   in.paths = fold_paths(in.model_dir, o.fold);
+  if (in.config.previous_stage) {
+    in.previous_model = o.previous_stage_model.empty()
+                            ? model_folder(o.work_dir, *in.config.previous_stage)
+                            : o.previous_stage_model;
+    in.previous_dir = predicted_next_stage_dir(in.previous_model, o.configuration);
+    std::vector<std::string> cases = in.split.train;
+    cases.insert(cases.end(), in.split.val.begin(), in.split.val.end());
+    check_previous_stage(in, cases, o.work_dir / kSplitsFile);
+  }
   return in;
 }
 
@@ -208,8 +249,8 @@ TrainResult train_fold(const TrainOptions& o) {
   const RunIdentity run{o.configuration, o.fold, settings.seed};
 
   torch::manual_seed(settings.seed);
-  UNet network = make_unet(in.config, in.dataset.num_channels(), in.dataset.num_outputs(),
-                           settings.deep_supervision);
+  UNet network = make_unet(in.config, network_input_channels(in.config, in.dataset),
+                           in.dataset.num_outputs(), settings.deep_supervision);
   // The network stays on the CPU until its checkpoint, if any, is loaded (training_placement.h).
   // On CUDA mixed precision is autocast (training_step.cpp); on a CPU with native bfloat16 the
   // network itself computes in bfloat16 (nn/precision.h), otherwise in float32.
@@ -234,8 +275,12 @@ TrainResult train_fold(const TrainOptions& o) {
     log().info("continuing {} from {} (epoch {}, iteration {})", in.paths.dir.string(),
                resume_file.string(), state.epoch, state.iteration);
   } else if (!o.pretrained.empty()) {
-    load_for_training(o.pretrained, *network, optimizer, /*optimizer_state=*/false, device);
+    const std::vector<std::string> skipped = load_pretrained_weights(o.pretrained, *network);
+    move_training_state(*network, optimizer, device);
     log().info("initial weights from {}", o.pretrained.string());
+    for (const std::string& head : skipped)
+      log().warn("fine-tuning: segmentation head tensor {}: it starts from random initialisation",
+                 head);
   } else {
     move_training_state(*network, optimizer, device);
   }
@@ -256,6 +301,11 @@ TrainResult train_fold(const TrainOptions& o) {
   BatchOptions val_options =
       validation_batch_options(in.config, settings.deep_supervision, in.dataset.ignore_label);
   val_options.sampler.oversample_foreground = settings.oversample_foreground;
+  if (in.config.previous_stage) {
+    train_options.previous_stage_values = previous_stage_label_values(in.dataset);
+    val_options.previous_stage_values = train_options.previous_stage_values;
+    if (settings.augmentation) train_options.cascade = CascadeAugmentationOptions{};
+  }
   double rank_share = 1.0;
   uint64_t batch_seed = settings.seed;
   if (comm) {
@@ -268,9 +318,10 @@ TrainResult train_fold(const TrainOptions& o) {
     rank_share = static_cast<double>(share.batch_size) / static_cast<double>(in.config.batch_size);
     batch_seed = rank_seed(settings.seed, comm->rank());
   }
-  auto train_source =
-      std::make_shared<PreprocessedCaseSource>(in.data_dir, in.split.train, in.dataset);
-  auto val_source = std::make_shared<PreprocessedCaseSource>(in.data_dir, in.split.val, in.dataset);
+  auto train_source = std::make_shared<PreprocessedCaseSource>(in.data_dir, in.split.train,
+                                                               in.dataset, in.previous_dir);
+  auto val_source = std::make_shared<PreprocessedCaseSource>(in.data_dir, in.split.val, in.dataset,
+                                                             in.previous_dir);
   const SegmentationLoss loss =
       make_loss(in, settings, in.config.batch_dice ? comm.get() : nullptr, rank_share);
 
@@ -341,10 +392,13 @@ TrainResult train_fold(const TrainOptions& o) {
   // Also when --continue asks for no more epochs than are done: the run ends here.
   const bool write_final = !fs::exists(in.paths.final) || state.epoch > resumed_epoch(resumed);
   if (comm) comm->barrier();  // every rank has looked for checkpoint_final before rank 0 writes it
-  if (writer && write_final) {
+  if (writer && write_final)
     save(in.paths.final, network, optimizer, state, run, settings, in.plans, device);
+  if (writer) {
+    // The final checkpoint supersedes it, as in the reference; also one left behind by a run
+    // killed between its final save and this removal (`--continue` then ends here).
     std::error_code ignored;
-    fs::remove(in.paths.latest, ignored);  // final supersedes it, as in the reference
+    fs::remove(in.paths.latest, ignored);
   }
   if (writer) write_progress(in.paths, state);
 
@@ -361,6 +415,9 @@ TrainResult train_fold(const TrainOptions& o) {
     v.save_probabilities = o.save_probabilities;
     v.threads = o.threads;
     v.precision = requested_precision;  // as `medseg predict` would: bf16 on CUDA (nn/precision.h)
+    if (in.config.previous_stage) v.previous_stage_dir = fold_paths(in.previous_model, o.fold).validation;
+    if (in.config.next_stage && in.plans.configurations.count(*in.config.next_stage))
+      v.next_stage_dir = predicted_next_stage_dir(in.model_dir, *in.config.next_stage);
     predict_validation_cases(in.plans, o.configuration, in.dataset, network, device, v);
     if (comm) comm->barrier();  // every rank's share is written
     if (!writer) return result;

@@ -51,7 +51,8 @@ nlohmann::json checkpoint_meta(const TrainingState& s, const RunIdentity& run,
 }
 
 CheckpointRecord checkpoint_record_from_meta(const nlohmann::json& meta, const std::string& where) {
-  if (!meta.is_object() || meta.value("format", "") != kCheckpointFormat)
+  // Compared as JSON: a "format" that is no string is another kind of document, not a crash.
+  if (!meta.is_object() || !meta.contains("format") || meta.at("format") != kCheckpointFormat)
     throw Error(where, "is not a medseg training checkpoint (no \"format\": \"" +
                            std::string(kCheckpointFormat) + "\")");
   JsonReader r(meta, where);
@@ -62,7 +63,7 @@ CheckpointRecord checkpoint_record_from_meta(const nlohmann::json& meta, const s
   CheckpointRecord c;
   c.run.configuration = r.get<std::string>("configuration");
   const nlohmann::json& fold = r.at("fold");
-  c.run.fold = fold.is_string() ? parse_fold(fold.get<std::string>()) : fold.get<int>();
+  c.run.fold = fold.is_string() ? parse_fold(fold.get<std::string>()) : r.get<int>("fold");
   c.run.seed = r.get<uint64_t>("seed");
   c.state.epoch = r.get<int>("epoch");
   c.state.iteration = r.get<int>("iteration");

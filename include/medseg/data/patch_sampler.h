@@ -42,11 +42,11 @@ std::vector<int64_t> region_start(const std::vector<int64_t>& shape,
 
 struct Patch {
   at::Tensor data;  // float (channels, size...)
-  at::Tensor seg;   // int16 (1, size...)
+  at::Tensor seg;   // int16 (1, size...), or (2, size...) with the previous stage's as channel 1
 };
 
 // The region [start, start + size) of a case (2 or 3 spatial axes matching start), padded with
-// 0 (image) and -1 (labels) where it leaves the volume.
+// 0 (image) and -1 (labels, every channel of seg) where it leaves the volume.
 Patch crop_padded(const at::Tensor& data, const at::Tensor& seg, const std::vector<int64_t>& start,
                   const std::vector<int64_t>& size);
 
@@ -55,7 +55,7 @@ Patch crop_padded(const at::Tensor& data, const at::Tensor& seg, const std::vect
 // case lists them (ignore-label datasets), else placed uniformly. A 2D patch from a 3D case
 // takes one slice of the first axis: the centre voxel's slice and in-plane position (the
 // reference picks the slice from the class but the in-plane centre from any of its voxels),
-// or a uniform slice.
+// or a uniform slice. A cascade case's previous-stage segmentation becomes seg's channel 1.
 Patch sample_patch(const TrainingCase& training_case, const PatchSamplerOptions& options,
                    bool force_foreground, Rng& rng);
 

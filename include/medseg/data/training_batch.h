@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "medseg/data/augmentation.h"
+#include "medseg/data/cascade_transforms.h"
 #include "medseg/data/patch_sampler.h"
 #include "medseg/data/training_case.h"
 #include "medseg/io/plans.h"
@@ -24,7 +25,8 @@ struct Batch {
   uint64_t seed = 0;  // the sequence's seed; with index it seeds every random draw
   std::vector<std::string> case_ids;  // per sample
   at::Tensor data;                    // float (batch, channels, spatial...)
-  // Sampled, not finished: int16 (batch, 1, sampled...), -1 outside the body and in padding.
+  // Sampled, not finished: int16 (batch, 1, sampled...), -1 outside the body and in padding
+  // (cascade stages: (batch, 2, ...), the previous stage's segmentation as channel 1).
   // Finished: undefined (see targets).
   at::Tensor seg;
   // Finished: int16 (batch, 1, spatial...) labels >= 0 per deep-supervision scale, highest
@@ -42,6 +44,10 @@ struct BatchOptions {
   std::vector<int64_t> mask_channels;
   // Deep supervision (target_scales_from_strides); empty: only the full-resolution target.
   std::vector<std::vector<double>> target_scales;
+  // Cascade stages (previous_stage_label_values; empty otherwise): the previous stage's
+  // segmentation becomes one channel per value appended to data, augmented with `cascade`.
+  std::vector<int> previous_stage_values;
+  CascadeAugmentationOptions cascade = no_cascade_augmentation();
 };
 
 // Training batches of a configuration: the plan's batch and patch size, the reference's
@@ -65,8 +71,9 @@ void validate_batch_options(const BatchOptions& options);
 Batch sample_batch(const CaseSource& source, const BatchOptions& options, uint64_t seed,
                    int64_t index);
 
-// Augmentation down to the final patch, masking, -1 -> 0 (background) and the targets, on the
-// batch's device. Error if the batch is already finished.
+// Augmentation down to the final patch, masking, -1 -> 0 (background), the previous stage's
+// one-hot channels and their augmentation (cascade), and the targets, on the batch's device.
+// Error if the batch is already finished, or if a cascade batch lacks the previous stage.
 void finish_batch(Batch& batch, const BatchOptions& options);
 
 // sample_batch + finish_batch on the CPU: what loader workers make.

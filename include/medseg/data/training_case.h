@@ -26,11 +26,15 @@ struct TrainingCase {
   // class). Samples not forced onto foreground are then centred on one of them, so patches
   // see annotated voxels; forced samples fall back to them when no class is present.
   at::Tensor annotated_locations;
+  // Cascade stages only (else undefined): int16 (1, spatial...) the previous stage's
+  // segmentation on this case's grid (labels >= 0), cut with the same patches as seg.
+  at::Tensor previous_stage;
 };
 
 // Throws Error("case <id>", ...) naming the first problem: data not float32 with a channel axis
 // and 2 or 3 spatial axes, seg not int16 (1, same spatial...), a location list (classes or
-// annotated) of the wrong dtype or width, or a coordinate outside the volume.
+// annotated) of the wrong dtype or width, a coordinate outside the volume, or a previous-stage
+// segmentation not shaped like seg.
 void validate_training_case(const TrainingCase& training_case);
 
 // Coordinates of every voxel of each label > 0 in seg (1, spatial...), as class_locations

@@ -29,6 +29,13 @@ std::vector<int> resolve_folds(const std::filesystem::path& model_dir, const std
 std::filesystem::path checkpoint_file(const std::filesystem::path& model_dir, int fold,
                                       const std::string& name);
 
+// The checkpoint prediction loads for `name`: checkpoint_file, except that "latest" gives
+// checkpoint_final.pt when that exists and is at least as new (by its recorded epoch) or the
+// latest one is gone: training removes checkpoint_latest.pt once the final one is written, and
+// a run killed between the two must not leave an older model to be picked (a warning says so).
+std::filesystem::path newest_checkpoint(const std::filesystem::path& model_dir, int fold,
+                                        const std::string& name);
+
 // The configuration a model folder holds by default: its own name ("3d_fullres").
 std::string folder_configuration(const std::filesystem::path& model_dir);
 

@@ -45,6 +45,13 @@ struct PostprocessingSearch {
 // The chosen steps; details hold the mean Dice per class before and after, and each decision.
 PostprocessingPlan decide_postprocessing(const PostprocessingSearch& search);
 
+// The search over (prediction file, reference file) pairs of label maps of `dataset`: every
+// scored class, the foreground without the ignore label. Error naming a prediction whose shape
+// differs from its reference.
+PostprocessingPlan decide_postprocessing(
+    const std::vector<std::pair<std::filesystem::path, std::filesystem::path>>& files,
+    const DatasetInfo& dataset, int threads);
+
 struct PostprocessingOptions {
   std::filesystem::path model_dir;      // holds dataset.json and fold_<k>/validation/
   std::vector<int> folds;               // empty: every fold_<k> folder present

@@ -26,7 +26,8 @@ struct PredictFolderOptions {
   int num_parts = 1;
   int part_id = 0;
   std::filesystem::path previous_stage_dir;  // cascade: <case><file_ending> of the previous stage
-  bool skip_existing = false;                // keep outputs that already exist
+  bool skip_existing = false;                // keep outputs that already exist (an empty or
+                                             // unreadable one is predicted again, with a warning)
 };
 
 struct PredictFolderResult {

@@ -43,6 +43,12 @@ struct ExportedPrediction {
 ExportedPrediction export_prediction(const at::Tensor& logits, const CaseProperties& properties,
                                      const DatasetInfo& dataset, const ExportOptions& options = {});
 
+// The label map of probabilities (outputs, spatial...) in the same grid, as export_prediction
+// makes it from logits: argmax (first maximum wins) for plain labels; for regions every region
+// whose probability exceeds 0.5 painted with its regions_class_order value, in order. Used by
+// the ensemble of several predictions' probabilities (infer/ensemble.h).
+at::Tensor labels_from_probabilities(const at::Tensor& probabilities, const DatasetInfo& dataset);
+
 // The resampling from the stored grid back to the cropped input grid: order 1, nearest along
 // the separate axis that separate_z_axis(target spacing, input spacing) picks.
 ResamplingOptions logits_resampling(const CaseProperties& properties, int threads = 1);

@@ -75,7 +75,8 @@ class Predictor {
                              const Image* previous_stage = nullptr,
                              const std::string& case_id = "") const;
   // Preprocessed data (network input channels, z, y, x) -> averaged logits on the same grid.
-  at::Tensor predict_logits(const at::Tensor& data) const;
+  // progress_label: not empty: progress over the tiles under this label (a long case).
+  at::Tensor predict_logits(const at::Tensor& data, const std::string& progress_label = "") const;
 
   void set_postprocessing(PostprocessingPlan plan) { postprocessing_ = std::move(plan); }
   const PostprocessingPlan& postprocessing() const { return postprocessing_; }

@@ -8,6 +8,7 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "medseg/infer/logits_function.h"
@@ -21,6 +22,9 @@ struct SlidingWindowOptions {
   int64_t tile_batch = 1;           // tiles per network call
   int64_t mirror_group = 0;         // mirrored copies per call (predict_mirrored_sum); 0: automatic
   c10::Device device = c10::kCPU;   // where the networks run; accumulators too when they fit
+  // Not empty: progress over the tile passes (tiles x mirrored copies x networks) under this
+  // label, shown once the volume has taken a few seconds (core/progress.h).
+  std::string progress_label;
 };
 
 // data: (channels, z, y, x) float32 (on the CPU). Volumes smaller than the patch are padded with

@@ -55,12 +55,19 @@ struct ImageHeader {
 };
 ImageHeader read_image_header(const std::filesystem::path& path);
 
+// Throws Error naming the file when it is not a complete, readable image: the header must
+// read, and a NIfTI file's voxel data must be as long as its header says (O(1) for an intact
+// .nii.gz). For outputs an earlier run may have left broken (predict --continue).
+void check_image_file(const std::filesystem::path& path);
+
 // Writes the tensor with its own dtype (bool is written as uint8, int64 as int32 when the
-// values fit). Atomic: a temporary file is renamed onto `path` when complete.
+// values fit). Atomic: a temporary file is renamed onto `path` when complete. Checked: ITK's
+// writers do not report failed writes, so the file written is read back and compared first; a
+// failure (a full disk) is an Error naming `path` and the reason, and leaves no file behind.
 void write_image(const Image& image, const std::filesystem::path& path);
 
 // Writes an integer label map with the smallest unsigned integer type that holds its values
-// (uint8, uint16 or uint32); throws for negative values.
+// (uint8, uint16 or uint32), atomically and checked as write_image; throws for negative values.
 void write_label_image(const Image& labels, const std::filesystem::path& path);
 
 // True for the file endings read_image understands.

@@ -19,7 +19,8 @@ struct NpyHeader {
 };
 
 // Writes a C-order .npy (little-endian; float32, float64, int8, uint8, int16, int32, int64, bool)
-// atomically: a temporary name, renamed when complete.
+// atomically: a temporary name, renamed when complete; a failed write (a full disk) is an Error
+// naming `path` and the reason.
 void write_npy(const std::filesystem::path& path, const at::Tensor& tensor);
 
 // Parses and checks the header (magic, version, dtype, C order, shape, file size against the

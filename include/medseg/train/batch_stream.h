@@ -28,6 +28,8 @@ class BatchStream {
 
   // Seconds spent blocked in the loader since the last call (then reset).
   double take_wait_seconds();
+  // The waiting time so far, without taking it (progress lines).
+  double wait_seconds() const { return wait_seconds_; }
   int64_t next_index() const { return next_index_; }
 
  private:

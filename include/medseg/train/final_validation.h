@@ -28,14 +28,34 @@ struct FinalValidationOptions {
   bool save_probabilities = false;
   int threads = 0;                         // export and evaluation threads; <= 0: all cores
   Precision precision = Precision::kAuto;  // the network's compute precision (nn/precision.h)
+  // Cascade stage: the previous stage's predictions of the same cases in the input geometry
+  // (<previous model>/fold_<k>/validation/<case><file_ending>); empty: none.
+  std::filesystem::path previous_stage_dir;
+  // 3d_lowres (a configuration with a next stage): also write each case's segmentation on the
+  // next stage's grid into this folder (<model>/predicted_next_stage/<next>/); empty: don't.
+  std::filesystem::path next_stage_dir;
 };
 
 // Predicts the listed cases with `network` as it is (in memory; switched to inference mode),
-// writing <output_dir>/<case><file_ending>; data-parallel ranks each predict their share. Throws
-// Error naming the case when its raw images are missing.
+// writing <output_dir>/<case><file_ending>, and with next_stage_dir each case's
+// next_stage_file; data-parallel ranks each predict their share. Throws Error naming the case
+// when its raw images or its previous stage's segmentation are missing.
 void predict_validation_cases(const Plans& plans, const std::string& configuration,
                               const DatasetInfo& dataset, UNet network, c10::Device device,
                               const FinalValidationOptions& options);
+
+// The reference's predicted_next_stage: `segmentation` (a prediction in the input geometry of
+// the case's raw `images`) preprocessed like a label for configuration `next` (transposed,
+// cropped, resampled one-hot onto its grid, -1 outside the nonzero mask), written atomically
+// as an int16 (1, spatial...) .npy to `file`. Cascade training reads these
+// (PreprocessedCaseSource) and checks them against the preprocessed case's shape.
+void write_next_stage_segmentation(const std::vector<std::filesystem::path>& images,
+                                   const std::filesystem::path& segmentation, const Plans& plans,
+                                   const std::string& next, const std::filesystem::path& file,
+                                   int threads);
+
+// <dir>/<case>.npy
+std::filesystem::path next_stage_file(const std::filesystem::path& dir, const std::string& case_id);
 
 // Scores the predictions of `case_ids` in `prediction_dir` against `reference_dir` (and no other
 // reference case), writing <prediction_dir>/summary.json.

@@ -28,6 +28,11 @@ struct FoldPaths {
 // <work_dir>/models/<configuration>
 std::filesystem::path model_folder(const std::filesystem::path& work_dir, const std::string& configuration);
 
+// <model_dir>/predicted_next_stage/<next_configuration>: a 3d_lowres model's segmentations of
+// its validation cases on the next stage's grid (the reference's predicted_next_stage).
+std::filesystem::path predicted_next_stage_dir(const std::filesystem::path& model_dir,
+                                               const std::string& next_configuration);
+
 // The files of one fold (kFoldAll: fold_all) inside a model folder.
 FoldPaths fold_paths(const std::filesystem::path& model_dir, int fold);
 

@@ -25,12 +25,16 @@ void set_class_locations(TrainingCase& training_case, const CaseProperties& prop
 class PreprocessedCaseSource : public CaseSource {
  public:
   // Checks at once that every case is complete in `dir` (Error listing the missing ones); the
-  // arrays are read on first use.
+  // arrays are read on first use. Cascade stages: `previous_stage_dir` holds each case's
+  // previous-stage segmentation on this grid (next_stage_file, train/final_validation.h; the
+  // caller checks they exist), read with the case (Error naming the file when its shape is not
+  // the case's).
   PreprocessedCaseSource(std::filesystem::path dir, std::vector<std::string> case_ids,
-                         DatasetInfo dataset);
+                         DatasetInfo dataset, std::filesystem::path previous_stage_dir = {});
 
   std::size_t size() const override { return ids_.size(); }
-  // Thread-safe; reads the case on first use (Error naming the file on a bad one).
+  // Thread-safe; reads the case on first use (Error naming the file on a bad one, or on label
+  // values that dataset.json does not declare).
   std::shared_ptr<const TrainingCase> get(std::size_t i) const override;
   const std::vector<std::string>& case_ids() const { return ids_; }
 
@@ -40,6 +44,8 @@ class PreprocessedCaseSource : public CaseSource {
   std::filesystem::path dir_;
   std::vector<std::string> ids_;
   DatasetInfo dataset_;
+  std::filesystem::path previous_stage_dir_;
+  std::vector<int> allowed_labels_;  // dataset.json's, and -1 (outside the nonzero mask)
   mutable std::vector<std::shared_ptr<const TrainingCase>> cache_;
   mutable std::unique_ptr<std::mutex[]> locks_;  // one per case: different cases load at once
 };

@@ -35,6 +35,10 @@ struct TrainOptions {
   std::filesystem::path dataset_dir;  // raw dataset for the final validation; empty: the one
                                       // <work_dir>/dataset_path.txt names
   std::filesystem::path output_dir;   // model folder; empty: <work_dir>/models/<configuration>
+  // Cascade stages (3d_cascade_fullres): the previous stage's model folder, whose
+  // predicted_next_stage/<configuration>/ and fold_<k>/validation/ the training and its final
+  // validation read; empty: <work_dir>/models/<previous stage>.
+  std::filesystem::path previous_stage_model;
   bool final_validation = true;
   bool save_probabilities = false;  // final validation: also write probabilities
   int threads = 0;                  // final validation's export and evaluation; <= 0: all

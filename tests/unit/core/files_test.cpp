@@ -15,7 +15,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string error_of(const std::function<void()>& fn) {
+std::string file_error_of(const std::function<void()>& fn) {
   try {
     fn();
   } catch (const Error& e) {
@@ -54,10 +54,10 @@ TEST(Files, TemporarySiblingKeepsExtensions) {
 
 TEST(Files, ReadJsonErrorsNameTheFile) {
   testing::TempDir dir;
-  EXPECT_THAT(error_of([&] { read_json(dir / "missing.json"); }),
+  EXPECT_THAT(file_error_of([&] { read_json(dir / "missing.json"); }),
               HasSubstr("missing.json: file not found"));
   write_text_atomically(dir / "bad.json", "{\"a\": ");
-  EXPECT_THAT(error_of([&] { read_json(dir / "bad.json"); }), HasSubstr("bad.json: invalid JSON"));
+  EXPECT_THAT(file_error_of([&] { read_json(dir / "bad.json"); }), HasSubstr("bad.json: invalid JSON"));
   write_json(dir / "good.json", {{"a", 1}});
   EXPECT_EQ(read_json(dir / "good.json").at("a"), 1);
 }
@@ -104,10 +104,10 @@ TEST(JsonReader, MissingUnknownAndWrongTypeKeys) {
   JsonReader r(j, "f.json");
   EXPECT_EQ(r.get<int>("n"), 3);
   EXPECT_EQ(r.get<std::string>("name"), "x");
-  EXPECT_THAT(error_of([&] { r.get<int>("absent"); }), HasSubstr("f.json: missing key 'absent'"));
-  EXPECT_THAT(error_of([&] { r.child("child").get<int>("k"); }),
+  EXPECT_THAT(file_error_of([&] { r.get<int>("absent"); }), HasSubstr("f.json: missing key 'absent'"));
+  EXPECT_THAT(file_error_of([&] { r.child("child").get<int>("k"); }),
               HasSubstr("key 'child.k' has the wrong type"));
-  EXPECT_THAT(error_of([&] { r.reject_unknown_keys(); }), HasSubstr("unknown key 'extra'"));
+  EXPECT_THAT(file_error_of([&] { r.reject_unknown_keys(); }), HasSubstr("unknown key 'extra'"));
   EXPECT_EQ(r.get_or<int>("absent", 7), 7);
 }
 
@@ -115,7 +115,7 @@ TEST(Parallel, RunsEveryItemOnceAndRethrows) {
   std::vector<int> hits(100, 0);
   parallel_for(hits.size(), 4, [&](size_t i) { hits[i]++; });
   for (int h : hits) EXPECT_EQ(h, 1);
-  EXPECT_THAT(error_of([] {
+  EXPECT_THAT(file_error_of([] {
                 parallel_for(10, 2, [](size_t i) {
                   if (i == 3) throw Error("item 3", "broken");
                 });

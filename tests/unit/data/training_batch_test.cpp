@@ -140,5 +140,47 @@ TEST(TrainingBatch, RejectsCasesWithDifferentChannelCounts) {
               ::testing::ThrowsMessage<Error>(HasSubstr("channels, other cases have")));
 }
 
+// A cascade case: the previous stage's segmentation is the case's labels, plus label 2 on the
+// background voxels whose image value (the flat index) is even and > 0, so that patches can
+// be checked against their own image channel wherever the sampler placed them.
+TEST(TrainingBatch, CascadeBatchesAppendThePreviousStageOneHot) {
+  TrainingCase c = testing::box_case("a", {12, 12, 12}, {3, 3, 3}, {9, 9, 9}, 1);
+  const at::Tensor index = c.data.to(at::kLong);
+  c.previous_stage =
+      c.seg.masked_fill((index % 2 == 0) & (index > 0) & (c.seg == 0), 2).clone();
+  InMemoryCaseSource source({c});
+  BatchOptions o;
+  o.batch_size = 2;
+  o.sampler.patch_size = o.sampler.sampled_size = {12, 12, 12};
+  o.previous_stage_values = {1, 2};
+  const Batch batch = make_batch(source, o, 0, 0);
+  ASSERT_EQ(batch.data.sizes(), (std::vector<int64_t>{2, 3, 12, 12, 12}));
+  // No augmentation: the one-hot channels are exactly the previous stage's labels.
+  for (int64_t b = 0; b < 2; ++b) {
+    const at::Tensor image = batch.data[b][0].to(at::kLong), target = batch.targets[0][b][0];
+    EXPECT_TRUE(torch::equal(batch.data[b][1], target.eq(1).to(at::kFloat)));
+    EXPECT_TRUE(torch::equal(batch.data[b][2],
+                             ((image % 2 == 0) & (image > 0) & (target == 0)).to(at::kFloat)));
+  }
+  // With the reference's augmentation the one-hot channels stay 0/1 and disjoint.
+  o.cascade = CascadeAugmentationOptions{};
+  o.cascade.p_binary_operator = o.cascade.p_remove_component = 1.0;
+  const Batch augmented = make_batch(source, o, 0, 1);
+  const at::Tensor onehot = augmented.data.narrow(1, 1, 2);
+  EXPECT_TRUE(torch::equal(onehot, onehot.round()));
+  EXPECT_LE(onehot.sum(1).max().item<double>(), 1.0);
+  // A cascade batch from cases without a previous stage, and the other way round.
+  InMemoryCaseSource plain({testing::box_case("b", {12, 12, 12}, {3, 3, 3}, {9, 9, 9}, 1)});
+  EXPECT_THAT([&] { make_batch(plain, o, 0, 0); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("needs the previous stage's segmentation")));
+  o.previous_stage_values.clear();
+  EXPECT_THAT([&] { make_batch(source, o, 0, 0); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("no cascade stage")));
+  TrainingCase bad = c;
+  bad.previous_stage = c.previous_stage.narrow(1, 0, 4).clone();
+  EXPECT_THAT([&] { InMemoryCaseSource s({bad}); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("previous stage's segmentation must be")));
+}
+
 }  // namespace
 }  // namespace medseg

@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 
 #include "medseg/core/error.h"
 #include "medseg/core/files.h"
+#include "medseg/core/log.h"
 #include "medseg/io/image.h"
 #include "support/temp_dir.h"
 
@@ -265,6 +267,25 @@ TEST_F(EvaluatorTest, TwoDimensionalImages) {
   EXPECT_DOUBLE_EQ(m.hd95, 1.0);
   EXPECT_DOUBLE_EQ(m.nsd, 0.5);
   EXPECT_DOUBLE_EQ(m.volume_ref_mm3, 9.0);
+}
+
+// A predicted value in neither the reference nor the evaluated labels is scored as nothing:
+// the evaluation says so.
+TEST_F(EvaluatorTest, WarnsAboutPredictedValuesOutsideTheReferenceAndLabels) {
+  write(ref_dir() / "a.nii.gz", labels(true));
+  at::Tensor predicted = labels(true);
+  predicted.index_put_({0, 0, 0}, 9);
+  write(pred_dir() / "a.nii.gz", predicted);
+  std::ostringstream captured;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+  log().sinks().push_back(sink);
+  EvaluationOptions o = options();
+  o.labels = labels_from_values({1});  // 2 is in the reference: not warned about
+  evaluate_folders(o);
+  log().sinks().pop_back();
+  EXPECT_THAT(captured.str(), HasSubstr("label value(s) 9 are in neither the reference nor the "
+                                        "evaluated labels: not scored"));
+  EXPECT_THAT(captured.str(), ::testing::Not(HasSubstr("value(s) 2")));
 }
 
 }  // namespace

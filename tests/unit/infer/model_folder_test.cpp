@@ -288,5 +288,26 @@ TEST_F(ModelFolder, PostprocessingJsonIsLoadedUnlessDisabled) {
   EXPECT_TRUE(load({0}, "final", off).postprocessing().steps.empty());
 }
 
+TEST_F(ModelFolder, LatestNeverPicksACheckpointOlderThanTheFinalOne) {
+  const auto save = [&](const std::string& name, int epoch) {
+    UNet net = make_unet(plans_.configuration("3d_fullres"), 1, 3, false);
+    save_checkpoint(checkpoint_file(model_, 0, name), *net, nullptr,
+                    {{"configuration", "3d_fullres"}, {"epoch", epoch}});
+  };
+  save("final", 10);
+  // Training removed checkpoint_latest: the final one.
+  EXPECT_EQ(newest_checkpoint(model_, 0, "latest"), checkpoint_file(model_, 0, "final"));
+  // Left by a run killed after its final save: older, so the final one.
+  save("latest", 9);
+  EXPECT_EQ(newest_checkpoint(model_, 0, "latest"), checkpoint_file(model_, 0, "final"));
+  save("latest", 10);
+  EXPECT_EQ(newest_checkpoint(model_, 0, "latest"), checkpoint_file(model_, 0, "final"));
+  // A newer run in progress: its latest.
+  save("latest", 12);
+  EXPECT_EQ(newest_checkpoint(model_, 0, "latest"), checkpoint_file(model_, 0, "latest"));
+  EXPECT_EQ(newest_checkpoint(model_, 0, "best"), checkpoint_file(model_, 0, "best"));
+  EXPECT_EQ(newest_checkpoint(model_, 1, "latest"), checkpoint_file(model_, 1, "final"));
+}
+
 }  // namespace
 }  // namespace medseg

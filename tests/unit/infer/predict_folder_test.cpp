@@ -8,6 +8,7 @@
 
 #include "infer_fixtures.h"
 #include "medseg/core/error.h"
+#include "medseg/io/image.h"
 #include "support/temp_dir.h"
 
 namespace medseg {
@@ -118,6 +119,32 @@ TEST_F(Folder, PredictsItsPartOfTheCases) {
   EXPECT_EQ(again.cases, 2u);
   EXPECT_EQ(again.predicted, 1u);  // a exists already
   EXPECT_TRUE(fs::exists(dir_ / "out" / "c.nii.gz"));
+}
+
+TEST_F(Folder, ContinuePredictsAgainAnOutputLeftEmptyOrTruncated) {
+  // A full disk used to leave 0-byte predictions that --continue then skipped as done.
+  for (const std::string id : {"a", "b", "c", "d"}) write_case(id, 1);
+  const Plans plans = testing::infer_plans("3d_fullres", {3, 1, 1}, {8, 16, 8}, {1, 0, 2});
+  PredictionOptions no_mirroring;
+  no_mirroring.mirroring = false;
+  const Predictor p(plans, "3d_fullres", testing::three_class_dataset(),
+                    std::vector<LogitsFunction>{testing::threshold_network()}, torch::kCPU,
+                    no_mirroring);
+  PredictFolderOptions o;
+  o.input = dir_ / "in";
+  o.output_dir = dir_ / "out";
+  predict_folder(p, o);
+  const fs::path a = dir_ / "out" / "a.nii.gz", b = dir_ / "out" / "b.nii.gz";
+  const Image expected = read_image(a);
+  const auto size = fs::file_size(a);
+  fs::resize_file(a, 0);
+  fs::resize_file(b, size / 2);
+  fs::remove(dir_ / "out" / "c.nii.gz");
+  o.skip_existing = true;
+  const PredictFolderResult again = predict_folder(p, o);
+  EXPECT_EQ(again.predicted, 3u);  // a, b and c; d is complete
+  for (const fs::path& file : {a, b})
+    EXPECT_TRUE(torch::equal(read_image(file).data, expected.data)) << file;
 }
 
 }  // namespace

@@ -111,5 +111,17 @@ TEST(Validation, NumTrainingMismatchAndBadJson) {
   EXPECT_THAT(report.problems[0], HasSubstr("dataset.json: invalid JSON"));
 }
 
+TEST(Validation, HiddenFilesAreNotCases) {
+  // A write's temporary, or a copy's hidden metadata file: neither is counted in numTraining.
+  testing::TempDir dir;
+  write_json(dir / "dataset.json", testing::dataset_json(2));
+  testing::write_test_case(dir.path(), "a");
+  testing::write_test_case(dir.path(), "b");
+  write_image(testing::test_image(), dir / "imagesTr" / "._c_0000.nii.gz");
+  const ValidationReport report = validate_dataset(dir.path(), 2);
+  EXPECT_TRUE(report.ok()) << joined(report);
+  EXPECT_EQ(report.cases_checked, 2);
+}
+
 }  // namespace
 }  // namespace medseg

@@ -8,6 +8,7 @@
 
 #include "medseg/core/error.h"
 #include "medseg/core/files.h"
+#include "medseg/io/image.h"
 #include "medseg/io/synthetic_dataset.h"
 #include "medseg/preprocess/case_storage.h"
 #include "support/plans_builder.h"
@@ -137,6 +138,23 @@ TEST(PreprocessDataset, CorruptCaseFailsByNameAndLeavesNoPartialFiles) {
   }
   EXPECT_FALSE(fs::exists(f.work / "gt_segmentations" / "synth_001.nii.gz"));
   EXPECT_TRUE(is_preprocessed_case_complete(f.out(), "synth_000"));  // done before the failure
+}
+
+TEST(PreprocessDataset, LabelValuesThatDatasetJsonDoesNotDeclareAreAnError) {
+  Fixture f;
+  const fs::path label = f.dataset / "labelsTr" / "synth_002.nii.gz";
+  Image labels = read_image(label);
+  labels.data.view(-1)[5] = 7;  // the synthetic dataset declares 0, 1, 2
+  write_label_image(labels, label);
+  try {
+    preprocess_dataset(f.options());
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("synth_002.nii.gz"));
+    EXPECT_THAT(e.what(), HasSubstr("holds label value(s) 7 that dataset.json does not declare "
+                                    "(declared: 0, 1, 2)"));
+  }
+  EXPECT_FALSE(is_preprocessed_case_complete(f.out(), "synth_002"));
 }
 
 TEST(PreprocessDataset, DatasetFolderFromTheFlagOrTheRecordedPath) {

@@ -15,7 +15,7 @@ using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 
-std::vector<float> values(const at::Tensor& t) {
+std::vector<float> float_values(const at::Tensor& t) {
   const at::Tensor c = t.contiguous();
   return {c.data_ptr<float>(), c.data_ptr<float>() + c.numel()};
 }
@@ -40,9 +40,9 @@ TEST(NearestSourceIndices, RoundHalfUpAndClamp) {
 
 TEST(ResampleAxis, NearestMatchesTheReference) {
   // skimage.transform.resize(order=0, mode='edge') of the same signal.
-  EXPECT_THAT(values(resample_axis(spiky(), 0, 11, 0)),
+  EXPECT_THAT(float_values(resample_axis(spiky(), 0, 11, 0)),
               ElementsAre(0, 0, 0, 1, 1, 0, 0, 0, 3, 2, 2));
-  EXPECT_THAT(values(resample_axis(spiky(), 0, 4, 0)), ElementsAre(0, 1, 0, 2));
+  EXPECT_THAT(float_values(resample_axis(spiky(), 0, 4, 0)), ElementsAre(0, 1, 0, 2));
 }
 
 TEST(ResampleAxis, NearestKeepsIntegerTypes) {
@@ -57,7 +57,7 @@ TEST(ResampleAxis, LinearReproducesARampAndClampsAtTheEdges) {
   // f(i) = 2 i + 1 on 6 voxels, to 9: interior samples lie exactly on the line; samples before
   // the first (after the last) voxel centre take the edge value.
   const at::Tensor ramp = torch::arange(6, torch::kFloat) * 2 + 1;
-  const std::vector<float> out = values(resample_axis(ramp, 0, 9, 1));
+  const std::vector<float> out = float_values(resample_axis(ramp, 0, 9, 1));
   for (int64_t o = 0; o < 9; ++o) {
     const double cc = std::clamp(source_coordinate(o, 6, 9), 0.0, 5.0);
     EXPECT_FLOAT_EQ(out[o], static_cast<float>(2 * cc + 1)) << "o = " << o;
@@ -73,15 +73,15 @@ TEST(ResampleAxis, CubicMatchesTheReference) {
                               0.835733179f, 0.0f,          -0.451160675f, 0.812173524f,
                               2.85638491f,  2.72096062f,   1.85451611f};
   const std::vector<float> down{-0.0971345233f, 0.989846786f, -0.237470808f, 2.58802791f};
-  const std::vector<float> out_up = values(resample_axis(spiky(), 0, 11, 3));
-  const std::vector<float> out_down = values(resample_axis(spiky(), 0, 4, 3));
+  const std::vector<float> out_up = float_values(resample_axis(spiky(), 0, 11, 3));
+  const std::vector<float> out_down = float_values(resample_axis(spiky(), 0, 4, 3));
   for (size_t i = 0; i < up.size(); ++i) EXPECT_NEAR(out_up[i], up[i], 1e-6) << i;
   for (size_t i = 0; i < down.size(); ++i) EXPECT_NEAR(out_down[i], down[i], 1e-6) << i;
 }
 
 TEST(ResampleAxis, CubicFollowsASmoothFunction) {
   const at::Tensor x = torch::sin(0.2 * torch::arange(40, torch::kFloat));
-  const std::vector<float> out = values(resample_axis(x, 0, 97, 3));
+  const std::vector<float> out = float_values(resample_axis(x, 0, 97, 3));
   double worst = 0;
   for (int64_t o = 10; o < 87; ++o)
     worst = std::max(worst, std::abs(out[o] - std::sin(0.2 * source_coordinate(o, 40, 97))));
@@ -93,7 +93,7 @@ TEST(ResampleAxis, CubicReproducesCubicPolynomialsAwayFromTheEdges) {
   // decays by |z| = 0.268 per voxel.
   at::Tensor i = torch::arange(60, torch::kDouble);
   const at::Tensor poly = (0.001 * i * i * i - 0.05 * i * i + 0.3 * i + 2).to(torch::kFloat);
-  const std::vector<float> out = values(resample_axis(poly, 0, 90, 3));
+  const std::vector<float> out = float_values(resample_axis(poly, 0, 90, 3));
   for (int64_t o = 20; o < 70; ++o) {
     const double c = source_coordinate(o, 60, 90);
     EXPECT_NEAR(out[o], 0.001 * c * c * c - 0.05 * c * c + 0.3 * c + 2, 1e-4) << o;

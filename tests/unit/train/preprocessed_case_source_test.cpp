@@ -7,6 +7,8 @@
 #include "medseg/core/error.h"
 #include "medseg/preprocess/case_preprocessor.h"
 #include "medseg/preprocess/case_storage.h"
+#include "medseg/preprocess/npy.h"
+#include "medseg/train/final_validation.h"
 #include "support/dataset_builder.h"
 #include "support/error_of.h"
 #include "support/plans_builder.h"
@@ -93,6 +95,35 @@ TEST(PreprocessedCaseSource, ReportsMissingCasesAndMismatchedClasses) {
               HasSubstr("case c0: stores locations of 2 classes, the dataset has 1"));
   EXPECT_THAT(error_of([&] { PreprocessedCaseSource(dir.path(), {"c0"}, info).get(3); }),
               HasSubstr("case index 3 out of range (1 cases)"));
+}
+
+TEST(PreprocessedCaseSource, LabelValuesOutsideDatasetJsonNameTheFile) {
+  testing::TempDir dir;
+  const DatasetInfo info = dataset({{"background", 0}, {"a", 1}, {"b", 2}});
+  store_case(dir.path(), info);
+  const auto seg_file = preprocessed_case_files(dir.path(), "c0").segmentation;
+  at::Tensor seg = read_npy(seg_file);
+  seg.view(-1)[0] = 5;
+  write_npy(seg_file, seg);
+  EXPECT_THAT(error_of([&] { PreprocessedCaseSource(dir.path(), {"c0"}, info).get(0); }),
+              HasSubstr(seg_file.string() + ": holds label value(s) 5 that dataset.json does "
+                                            "not declare (declared: 0, 1, 2, -1)"));
+}
+
+TEST(PreprocessedCaseSource, CascadeCasesCarryThePreviousStageOfTheirShape) {
+  testing::TempDir dir;
+  const DatasetInfo info = dataset({{"background", 0}, {"a", 1}, {"b", 2}});
+  store_case(dir.path(), info);
+  const auto previous = dir.path() / "previous";
+  std::filesystem::create_directories(previous);
+  const at::Tensor seg = read_preprocessed_case(dir.path(), "c0").segmentation;
+  write_npy(next_stage_file(previous, "c0"), seg.clamp_min(0));
+  const auto c = PreprocessedCaseSource(dir.path(), {"c0"}, info, previous).get(0);
+  ASSERT_TRUE(c->previous_stage.defined());
+  EXPECT_TRUE(torch::equal(c->previous_stage, seg.clamp_min(0)));
+  write_npy(next_stage_file(previous, "c0"), seg.narrow(1, 0, 2).contiguous());
+  EXPECT_THAT(error_of([&] { PreprocessedCaseSource(dir.path(), {"c0"}, info, previous).get(0); }),
+              HasSubstr("c0.npy: the previous stage's segmentation has shape"));
 }
 
 }  // namespace

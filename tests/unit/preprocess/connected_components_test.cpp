@@ -1,4 +1,4 @@
-#include "medseg/infer/connected_components.h"
+#include "medseg/preprocess/connected_components.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

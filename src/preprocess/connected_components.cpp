@@ -1,4 +1,4 @@
-#include "medseg/infer/connected_components.h"
+#include "medseg/preprocess/connected_components.h"
 
 #include <torch/torch.h>
 
