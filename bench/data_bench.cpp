@@ -148,9 +148,9 @@ void time_cascade(std::vector<medseg::TrainingCase> cases, medseg::BatchOptions 
   std::printf("cascade batches (2 one-hot channels, reference corruption) against plain: x%.2f\n",
               cascade / plain);
   // The corruption alone, always applied, on two 128^3 samples of two nested spheres.
-  auto grid = torch::meshgrid({torch::linspace(-1, 1, 128), torch::linspace(-1, 1, 128),
-                               torch::linspace(-1, 1, 128)},
-                              "ij");
+  auto grid = torch::meshgrid(
+      {torch::linspace(-1, 1, 128), torch::linspace(-1, 1, 128), torch::linspace(-1, 1, 128)},
+      "ij");
   const at::Tensor r = (grid[0].pow(2) + grid[1].pow(2) + grid[2].pow(2)).sqrt();
   const at::Tensor labels =
       (r < 0.6).to(torch::kShort).add((r < 0.3).to(torch::kShort)).view({1, 1, 128, 128, 128});

@@ -1,8 +1,8 @@
 // `medseg preprocess <work_dir> -c <configuration>... [-j N] [--overwrite] [--dataset DIR]`
 #include "commands.h"
 #include "medseg/core/log.h"
-#include "medseg/preprocess/dataset_preprocessor.h"
 #include "medseg/core/progress.h"
+#include "medseg/preprocess/dataset_preprocessor.h"
 
 namespace medseg::app {
 

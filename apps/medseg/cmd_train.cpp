@@ -54,7 +54,7 @@ int launch_ranks(const GlobalOptions& global, const CLI::App& cmd, int nproc,
 void add_train_command(CLI::App& app, const GlobalOptions& global) {
   struct Args {
     std::string work_dir, configuration, fold, device = "cpu", pretrained, trainer_config, dataset,
-        previous_stage;
+                                               previous_stage;
     int epochs = 0, iterations = 0, val_iterations = 0;
     uint64_t seed = 0;
     bool continue_training = false, save_probabilities = false, no_final_validation = false;

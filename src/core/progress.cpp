@@ -129,8 +129,7 @@ std::string Progress::status_line_locked(Clock::time_point now) const {
   std::snprintf(rate_text, sizeof rate_text, rate >= 10 ? "%.1f" : "%.2f", rate);
   const std::string& unit = options_.unit;
   std::string line = label_ + ": " + std::to_string(done_) + "/" + std::to_string(total_) + " " +
-                     unit + " (" + std::to_string(percent) + "%), " + rate_text + " " + unit +
-                     "/s";
+                     unit + " (" + std::to_string(percent) + "%), " + rate_text + " " + unit + "/s";
   if (done_ >= total_)
     line += ", done in " + format_duration(elapsed);
   else if (rate > 0)

@@ -65,8 +65,8 @@ void remove_random_components(at::Tensor& sample, const CascadeAugmentationOptio
       if (static_cast<double>(components.sizes[i]) < limit)
         small.push_back(static_cast<int32_t>(i) + 1);
     if (small.empty()) continue;
-    const int32_t chosen =
-        small[static_cast<std::size_t>(uniform_int(rng, 0, static_cast<int64_t>(small.size()) - 1))];
+    const int32_t chosen = small[static_cast<std::size_t>(
+        uniform_int(rng, 0, static_cast<int64_t>(small.size()) - 1))];
     channel.masked_fill_(components.labels == chosen, false);
   }
 }
@@ -81,8 +81,8 @@ CascadeAugmentationOptions no_cascade_augmentation() {
 
 at::Tensor binary_morphology(const at::Tensor& mask, BinaryOperator op, double radius) {
   if (mask.dim() != 2 && mask.dim() != 3)
-    throw Error("binary morphology", "expected a 2D or 3D mask, got " +
-                                         std::to_string(mask.dim()) + " axes");
+    throw Error("binary morphology",
+                "expected a 2D or 3D mask, got " + std::to_string(mask.dim()) + " axes");
   if (!(radius >= 0)) throw Error("binary morphology", "the radius must be >= 0");
   const at::Tensor m = mask.to(at::kCPU).to(at::kBool);
   switch (op) {

@@ -59,26 +59,33 @@ std::vector<int64_t> region_start(const std::vector<int64_t>& shape,
   return start;
 }
 
-Patch crop_padded(const at::Tensor& data, const at::Tensor& seg, const std::vector<int64_t>& start,
-                  const std::vector<int64_t>& size) {
-  std::vector<int64_t> data_size{data.size(0)}, seg_size{seg.size(0)};
-  data_size.insert(data_size.end(), size.begin(), size.end());
-  seg_size.insert(seg_size.end(), size.begin(), size.end());
-  Patch patch{at::zeros(data_size, data.options()), at::full(seg_size, -1, seg.options())};
-  at::Tensor src_data = data, src_seg = seg, dst_data = patch.data, dst_seg = patch.seg;
+namespace {
+
+// The region [start, start + size) of `volume` (channels, spatial...), `fill` where it leaves
+// the volume.
+at::Tensor crop_filled(const at::Tensor& volume, double fill, const std::vector<int64_t>& start,
+                       const std::vector<int64_t>& size) {
+  std::vector<int64_t> shape{volume.size(0)};
+  shape.insert(shape.end(), size.begin(), size.end());
+  at::Tensor out = at::full(shape, fill, volume.options());
+  at::Tensor src = volume, dst = out;
   for (std::size_t d = 0; d < size.size(); ++d) {
     const int64_t axis = static_cast<int64_t>(d) + 1;
     const int64_t lo = std::max<int64_t>(0, start[d]);
-    const int64_t hi = std::min<int64_t>(data.size(axis), start[d] + size[d]);
-    if (hi <= lo) return patch;  // the region misses the volume: all padding
-    src_data = src_data.narrow(axis, lo, hi - lo);
-    src_seg = src_seg.narrow(axis, lo, hi - lo);
-    dst_data = dst_data.narrow(axis, lo - start[d], hi - lo);
-    dst_seg = dst_seg.narrow(axis, lo - start[d], hi - lo);
+    const int64_t hi = std::min<int64_t>(volume.size(axis), start[d] + size[d]);
+    if (hi <= lo) return out;  // the region misses the volume: all padding
+    src = src.narrow(axis, lo, hi - lo);
+    dst = dst.narrow(axis, lo - start[d], hi - lo);
   }
-  dst_data.copy_(src_data);
-  dst_seg.copy_(src_seg);
-  return patch;
+  dst.copy_(src);
+  return out;
+}
+
+}  // namespace
+
+Patch crop_padded(const at::Tensor& data, const at::Tensor& seg, const std::vector<int64_t>& start,
+                  const std::vector<int64_t>& size) {
+  return {crop_filled(data, 0.0, start, size), crop_filled(seg, -1.0, start, size)};
 }
 
 Patch sample_patch(const TrainingCase& c, const PatchSamplerOptions& options, bool force_foreground,
@@ -104,8 +111,7 @@ Patch sample_patch(const TrainingCase& c, const PatchSamplerOptions& options, bo
       region_start(spatial_shape(data), options.sampled_size, options.patch_size, center, rng);
   Patch patch = crop_padded(data, seg, start, options.sampled_size);
   if (previous.defined()) {
-    const at::Tensor previous_patch = crop_padded(data.narrow(0, 0, 1), previous, start, options.sampled_size).seg;
-    patch.seg = at::cat({patch.seg, previous_patch});
+    patch.seg = at::cat({patch.seg, crop_filled(previous, -1.0, start, options.sampled_size)});
   }
   return patch;
 }

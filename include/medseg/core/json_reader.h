@@ -2,10 +2,9 @@
 // schema does not know gives an Error naming the file and the key path.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cmath>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <type_traits>
@@ -82,7 +81,9 @@ class JsonReader {
   void reject_unknown_keys() const;
 
   const std::string& where() const { return where_; }
-  std::string qualified(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  std::string qualified(const std::string& key) const {
+    return path_.empty() ? key : path_ + "." + key;
+  }
 
  private:
   const nlohmann::json& object_;

@@ -25,15 +25,15 @@ enum class ProgressOutput {
 };
 
 struct ProgressOptions {
-  std::string unit = "cases";       // names the items: "cases", "iterations", "tiles"
-  double interval_seconds = 10.0;   // log lines: at most one per interval (and one at the end)
-  double redraw_seconds = 0.25;     // live line: at most one redraw per this
-  double quiet_seconds = 0.0;       // nothing shown before this much time has passed
-  bool final_line = true;           // at the end: a last line (log) / the line kept (live);
-                                    // false: the live line is erased and no last log line
-                                    // (the caller prints its own summary, e.g. the epoch line)
+  std::string unit = "cases";      // names the items: "cases", "iterations", "tiles"
+  double interval_seconds = 10.0;  // log lines: at most one per interval (and one at the end)
+  double redraw_seconds = 0.25;    // live line: at most one redraw per this
+  double quiet_seconds = 0.0;      // nothing shown before this much time has passed
+  bool final_line = true;          // at the end: a last line (log) / the line kept (live);
+                                   // false: the live line is erased and no last log line
+                                   // (the caller prints its own summary, e.g. the epoch line)
   ProgressOutput output = ProgressOutput::kAuto;
-  std::FILE* terminal = stderr;     // where a live line goes (tests: a temporary file)
+  std::FILE* terminal = stderr;  // where a live line goes (tests: a temporary file)
 };
 
 // A loop over cases that prints its own summary at the end (evaluation, ensembles,

@@ -20,7 +20,7 @@ struct CascadeAugmentationOptions {
   double p_binary_operator = 0.4;  // per sample: every channel, in random order
   double min_radius = 1.0;         // ball radius in voxels, uniform in [min, max)
   double max_radius = 8.0;
-  double p_remove_component = 0.2;      // per sample: every channel, in random order
+  double p_remove_component = 0.2;       // per sample: every channel, in random order
   double max_component_fraction = 0.15;  // only components smaller than this share of the patch
 };
 

@@ -21,8 +21,8 @@
 namespace medseg {
 
 struct Batch {
-  int64_t index = 0;  // position in the sequence of batches
-  uint64_t seed = 0;  // the sequence's seed; with index it seeds every random draw
+  int64_t index = 0;                  // position in the sequence of batches
+  uint64_t seed = 0;                  // the sequence's seed; with index it seeds every random draw
   std::vector<std::string> case_ids;  // per sample
   at::Tensor data;                    // float (batch, channels, spatial...)
   // Sampled, not finished: int16 (batch, 1, sampled...), -1 outside the body and in padding
@@ -59,8 +59,7 @@ BatchOptions training_batch_options(const ConfigurationPlan& configuration,
 
 // Validation batches (the reference's validation loader): the same sampling with the final
 // patch size, no augmentation, no masking.
-BatchOptions validation_batch_options(const ConfigurationPlan& configuration,
-                                      bool deep_supervision,
+BatchOptions validation_batch_options(const ConfigurationPlan& configuration, bool deep_supervision,
                                       std::optional<int> ignore_label = std::nullopt);
 
 // Throws Error naming the problem (batch size < 1, sampler options, a mask channel or mirror

@@ -23,7 +23,8 @@ std::vector<int> available_folds(const std::filesystem::path& model_dir);
 // `requested` as given (each must have its folder, kFoldAll standing for fold_all: Error naming
 // the missing folder), or when empty every numbered fold, or fold_all when the model has only
 // that (Error when there is none).
-std::vector<int> resolve_folds(const std::filesystem::path& model_dir, const std::vector<int>& requested);
+std::vector<int> resolve_folds(const std::filesystem::path& model_dir,
+                               const std::vector<int>& requested);
 
 // fold_<k>/checkpoint_<name>.pt, for name final, best or latest (Error otherwise).
 std::filesystem::path checkpoint_file(const std::filesystem::path& model_dir, int fold,

@@ -15,14 +15,15 @@ namespace medseg {
 // The cases of `input`: a folder (every case in it; Error listing every naming problem or an
 // empty folder) or one channel file (its case; the other channels are looked up beside it; a
 // single-channel dataset also accepts a name without the _XXXX suffix). Sorted by id.
-std::vector<CaseFiles> prediction_cases(const std::filesystem::path& input, const DatasetInfo& dataset);
+std::vector<CaseFiles> prediction_cases(const std::filesystem::path& input,
+                                        const DatasetInfo& dataset);
 
 // Case i of the sorted list goes to part i % num_parts (Error for part_id outside [0, num_parts)).
 std::vector<CaseFiles> select_part(const std::vector<CaseFiles>& cases, int num_parts, int part_id);
 
 struct PredictFolderOptions {
-  std::filesystem::path input;               // folder or file
-  std::filesystem::path output_dir;          // created when missing
+  std::filesystem::path input;       // folder or file
+  std::filesystem::path output_dir;  // created when missing
   int num_parts = 1;
   int part_id = 0;
   std::filesystem::path previous_stage_dir;  // cascade: <case><file_ending> of the previous stage

@@ -11,7 +11,8 @@
 namespace medseg {
 
 // The values of `labels` (any integer dtype) not in `allowed`, ascending.
-std::vector<int64_t> unknown_label_values(const at::Tensor& labels, const std::vector<int>& allowed);
+std::vector<int64_t> unknown_label_values(const at::Tensor& labels,
+                                          const std::vector<int>& allowed);
 
 // Error naming `where` and up to 8 of the values that are not in `allowed` (and the declared
 // ones), when there are any.

@@ -24,8 +24,8 @@ at::Tensor brute_dilation(const at::Tensor& mask, double radius) {
         for (int64_t a = 0; a < Z && !o[z][y][x]; ++a)
           for (int64_t b = 0; b < Y && !o[z][y][x]; ++b)
             for (int64_t c = 0; c < X; ++c)
-              if (in[a][b][c] && double((a - z) * (a - z) + (b - y) * (b - y) + (c - x) * (c - x)) <=
-                                     radius * radius) {
+              if (in[a][b][c] && double((a - z) * (a - z) + (b - y) * (b - y) +
+                                        (c - x) * (c - x)) <= radius * radius) {
                 o[z][y][x] = true;
                 break;
               }
@@ -60,7 +60,7 @@ TEST(CascadeTransforms, ErosionKeepsVoxelsWhoseBallInsideThePatchIsInTheMask) {
 TEST(CascadeTransforms, OpeningRemovesSpecksAndClosingFillsHoles) {
   at::Tensor mask = at::zeros({12, 12, 12}, at::kBool);
   mask.slice(0, 2, 9).slice(1, 2, 9).slice(2, 2, 9).fill_(true);  // a 7^3 cube
-  mask[11][11][0] = true;                                          // a speck
+  mask[11][11][0] = true;                                         // a speck
   const at::Tensor opened = binary_morphology(mask, BinaryOperator::kOpening, 1.0);
   EXPECT_FALSE(opened[11][11][0].item<bool>());
   EXPECT_TRUE(opened[5][5][5].item<bool>());

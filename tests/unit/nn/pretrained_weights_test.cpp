@@ -20,7 +20,9 @@ UNet pretrained_unet(int64_t in_channels, int64_t classes, bool deep_supervision
                           in_channels, classes, deep_supervision});
 }
 
-bool is_head(const std::string& name) { return name.rfind("decoder.seg_layers.", 0) == 0; }
+bool is_head(const std::string& name) {
+  return name.rfind("decoder.seg_layers.", 0) == 0;
+}
 
 TEST(PretrainedWeights, SkipsOnlyTheHeadsOfAnotherLabelCountAndLoadsTheRest) {
   testing::TempDir dir;
@@ -37,8 +39,9 @@ TEST(PretrainedWeights, SkipsOnlyTheHeadsOfAnotherLabelCountAndLoadsTheRest) {
   // Two deep-supervision heads, weight and bias each.
   ASSERT_EQ(skipped.size(), 4u);
   for (const auto& s : skipped) EXPECT_THAT(s, HasSubstr("decoder.seg_layers."));
-  EXPECT_THAT(skipped.front(), ::testing::MatchesRegex(".*is \\[3, [0-9]+, 1, 1, 1\\] in the "
-                                                          "checkpoint, \\[2, [0-9]+, 1, 1, 1\\] in this network"));
+  EXPECT_THAT(skipped.front(),
+              ::testing::MatchesRegex(".*is \\[3, [0-9]+, 1, 1, 1\\] in the "
+                                      "checkpoint, \\[2, [0-9]+, 1, 1, 1\\] in this network"));
   const auto stored = source->named_parameters();
   for (const auto& p : target->named_parameters()) {
     if (is_head(p.key()))
@@ -73,7 +76,8 @@ TEST(PretrainedWeights, AnyOtherDifferenceIsAnErrorNamingEachTensor) {
     EXPECT_THAT(e.what(), HasSubstr(file.string()));
     EXPECT_THAT(e.what(), HasSubstr("1 tensor(s) outside the segmentation heads differ"));
     EXPECT_THAT(e.what(), HasSubstr("'encoder.stages.0."));
-    EXPECT_THAT(e.what(), HasSubstr("[2, 1, 3, 3, 3] in the checkpoint, [2, 2, 3, 3, 3] in this network"));
+    EXPECT_THAT(e.what(),
+                HasSubstr("[2, 1, 3, 3, 3] in the checkpoint, [2, 2, 3, 3, 3] in this network"));
   }
   // Nothing was loaded.
   EXPECT_TRUE(torch::equal(two_channels->parameters().front(), first));
