@@ -7,6 +7,11 @@
 //
 //   predict_bench [--mode all|mirror|plain|large|forward] [--iterations N] [--tile-batch B]
 //                 [--mirror-group G] [--precision auto|fp32|bf16] [--json PATH]
+//
+// --mode case: any plan on any image (scripts/bench-large.sh, against the reference): the
+// network of --plans PLANS.json -c CONFIGURATION with random weights (seed 0), the classes of
+// --dataset dataset.json, on --image FILE, --mirroring 0|1. Reports the whole path per case
+// and, apart, the sliding window alone on the preprocessed case.
 #include <c10/core/InferenceMode.h>
 #include <sys/resource.h>
 #include <torch/torch.h>
@@ -24,10 +29,13 @@
 #include "bench_child.h"
 #include "medseg/core/files.h"
 #include "medseg/core/log.h"
+#include "medseg/infer/prediction_export.h"
 #include "medseg/infer/predictor.h"
+#include "medseg/infer/previous_stage.h"
 #include "medseg/infer/tiling.h"
 #include "medseg/io/runtime.h"
 #include "medseg/nn/network_cost.h"
+#include "medseg/preprocess/case_preprocessor.h"
 
 namespace {
 
@@ -43,6 +51,9 @@ struct Args {
   std::string precision = "auto";  // as medseg predict's --precision
   std::string json_path;
   std::string self;
+  // --mode case
+  std::string plans, configuration = "3d_fullres", dataset, image;
+  bool mirroring = false;
 };
 
 medseg::ArchitecturePlan hippocampus_architecture() {
@@ -184,6 +195,91 @@ json run_large(const Args& args) {
   return r;
 }
 
+// --mode case: the whole path on one image with a plan's network (random weights), then the
+// sliding window alone on the preprocessed case.
+json run_case(const Args& args) {
+  if (args.plans.empty() || args.dataset.empty() || args.image.empty())
+    throw std::runtime_error("--mode case needs --plans, --dataset and --image");
+  const medseg::Plans plans = medseg::read_plans(args.plans);
+  const medseg::DatasetInfo dataset = medseg::read_dataset_json(args.dataset);
+  const medseg::ConfigurationPlan& config = plans.configuration(args.configuration);
+  const int64_t channels = medseg::network_input_channels(config, dataset);
+  torch::manual_seed(0);
+  std::vector<medseg::UNet> nets{
+      medseg::make_unet(config, channels, dataset.num_outputs(), /*deep_supervision=*/false)};
+  medseg::PredictionOptions o;
+  o.mirroring = args.mirroring;
+  o.tile_batch = args.tile_batch;
+  o.mirror_group = args.mirror_group;
+  o.precision = medseg::parse_precision(args.precision, "--precision");
+  o.threads = 2;
+  const medseg::Predictor predictor(plans, args.configuration, dataset, nets, torch::kCPU, o);
+  const fs::path tmp =
+      fs::temp_directory_path() / ("medseg-predict-bench-case-" + std::to_string(getpid()));
+  fs::create_directories(tmp);
+  std::vector<double> seconds;
+  for (int i = 0; i < args.iterations; ++i) {
+    const auto start = Clock::now();
+    predictor.predict_case({args.image}, tmp / ("out" + dataset.file_ending));
+    seconds.push_back(seconds_since(start));
+  }
+  medseg::remove_tree(tmp);
+  // The same path once more, step by step: where the time of a case goes.
+  auto step = Clock::now();
+  const auto lap = [&step] {
+    const double s = seconds_since(step);
+    step = Clock::now();
+    return s;
+  };
+  const std::vector<medseg::Image> images{medseg::read_image(args.image)};
+  const double read_seconds = lap();
+  medseg::CasePreprocessOptions po;
+  po.threads = 2;
+  medseg::PreprocessedCase pre = medseg::preprocess_case(images, nullptr, plans, config, po);
+  const double preprocess_seconds = lap();
+  const std::vector<int64_t> shape(pre.data.sizes().begin() + 1, pre.data.sizes().end());
+  const at::Tensor logits = predictor.predict_logits(pre.data);
+  const double window_seconds = lap();
+  const medseg::ExportedPrediction exported =
+      medseg::export_prediction(logits, pre.properties, dataset, {false, 2});
+  const double export_seconds = lap();
+  fs::create_directories(tmp);
+  medseg::write_label_image(exported.segmentation, tmp / ("out" + dataset.file_ending));
+  const double write_seconds = lap();
+  medseg::remove_tree(tmp);
+  const medseg::Padding pad = medseg::padding_for_patch(shape, config.patch_size);
+  const auto tiles =
+      medseg::sliding_window_tiles(pad.padded_shape(shape), config.patch_size, 0.5).size();
+  const double passes =
+      static_cast<double>(tiles) * (args.mirroring ? (config.patch_size.size() == 3 ? 8 : 4) : 1);
+  const double gflop =
+      passes *
+      medseg::forward_flops(medseg::unet_options(config, channels, dataset.num_outputs(), false),
+                            config.patch_size) /
+      1e9;
+  return {{"input", args.image},
+          {"input_shape", images.front().data.sizes().vec()},
+          {"preprocessed_shape", shape},
+          {"patch_size", config.patch_size},
+          {"mirroring", args.mirroring},
+          {"precision", precision_name(medseg::resolve_precision(o.precision, false))},
+          {"tiles", tiles},
+          {"network_passes", passes},
+          {"seconds_per_case", seconds},
+          {"seconds_per_case_median", median(seconds)},
+          {"seconds_per_case_min", *std::min_element(seconds.begin(), seconds.end())},
+          {"sliding_window_seconds", window_seconds},
+          {"steps_seconds",
+           {{"read", read_seconds},
+            {"preprocess", preprocess_seconds},
+            {"sliding_window", window_seconds},
+            {"export", export_seconds},
+            {"write", write_seconds}}},
+          {"forward_gflop", gflop},
+          {"sliding_window_gflops_per_second", gflop / window_seconds},
+          {"peak_rss_mb", peak_rss_mb()}};
+}
+
 json run_forward(const Args& args) {
   torch::manual_seed(0);
   medseg::UNet net =
@@ -238,6 +334,16 @@ Args parse(int argc, char** argv) {
       args.precision = value;
     else if (flag == "--json")
       args.json_path = value;
+    else if (flag == "--plans")
+      args.plans = value;
+    else if (flag == "-c")
+      args.configuration = value;
+    else if (flag == "--dataset")
+      args.dataset = value;
+    else if (flag == "--image")
+      args.image = value;
+    else if (flag == "--mirroring")
+      args.mirroring = value == "1";
     else
       throw std::runtime_error("unknown flag " + flag);
   }
@@ -261,6 +367,8 @@ int main(int argc, char** argv) {
       result = run_large(args);
     else if (args.mode == "forward")
       result = run_forward(args);
+    else if (args.mode == "case")
+      result = run_case(args);
     else if (args.mode == "all")
       result = {{"benchmark",
                  "predict_bench: Hippocampus 3d_fullres network, CPU, 2 torch threads, step 0.5"},

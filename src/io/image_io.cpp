@@ -17,6 +17,7 @@
 #include "medseg/core/files.h"
 #include "medseg/io/image.h"
 #include "nifti_raw.h"
+#include "nrrd_header.h"
 
 namespace medseg {
 
@@ -62,6 +63,7 @@ OpenedImage open_image(const fs::path& path) {
   OpenedImage opened;
   opened.io = make_io(path);
   if (!fs::exists(path)) throw Error(path.string(), "file not found");
+  if (nrrd::is_nrrd(path)) nrrd::check_file(path);  // ITK's NrrdIO overflows on damaged headers
   auto& io = *opened.io;
   try {
     io.SetFileName(path.string());
@@ -167,6 +169,7 @@ std::string read_back_problem(const fs::path& file, const void* data, IOComponen
   if (fs::file_size(file, ec) == 0 || ec) return "it is empty";
   try {
     if (nifti::is_nifti(file)) nifti::check_complete(file);  // ITK reads a truncated file
+    if (nrrd::is_nrrd(file)) nrrd::check_file(file);         // and overflows on a damaged NRRD
     auto io = make_io(file);
     io->SetFileName(file.string());
     io->ReadImageInformation();

@@ -25,6 +25,11 @@ constexpr uint32_t kLocalHeaderSignature = 0x04034b50;
 constexpr uint32_t kCentralHeaderSignature = 0x02014b50;
 constexpr uint32_t kEndRecordSignature = 0x06054b50;
 constexpr uint32_t kZip64LocatorSignature = 0x07064b50;
+constexpr uint32_t kZip64EndRecordSignature = 0x06064b50;
+constexpr uint32_t kDataDescriptorSignature = 0x08074b50;
+constexpr uint16_t kZip64ExtraId = 0x0001;
+constexpr size_t kZip64LocatorSize = 20;
+constexpr size_t kZip64EndRecordSize = 56;
 constexpr size_t kLocalHeaderSize = 30;
 constexpr size_t kCentralHeaderSize = 46;
 constexpr size_t kEndRecordSize = 22;
@@ -32,6 +37,9 @@ constexpr uint64_t kMax32 = 0xFFFFFFFFu;  // a size or offset this large needs Z
 constexpr uint16_t kMethodStore = 0;
 constexpr uint16_t kMethodDeflate = 8;
 constexpr uint16_t kFlagEncrypted = 0x0001;
+constexpr uint16_t kFlagStrongEncryption = 0x0040;
+constexpr uint16_t kFlagMaskedHeaders = 0x2000;   // local headers hidden by encryption
+constexpr uint16_t kFlagDataDescriptor = 0x0008;  // CRC-32 and sizes follow the data
 constexpr uint16_t kFlagUtf8 = 0x0800;
 constexpr uint16_t kMadeByUnix20 = (3 << 8) | 20;
 constexpr uint32_t kRegularFileAttributes = 0100644u << 16;  // Unix mode in the high half
@@ -52,6 +60,28 @@ uint16_t get16(const unsigned char* p) {
 uint32_t get32(const unsigned char* p) {
   return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
          (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
+}
+
+uint64_t get64(const unsigned char* p) {
+  return static_cast<uint64_t>(get32(p)) | (static_cast<uint64_t>(get32(p + 4)) << 32);
+}
+
+// The data of the extra field `id` among the extra fields `extra`; false when it is absent.
+// Error `bad` when the fields do not add up to their total length.
+bool find_extra(const unsigned char* extra, size_t size, uint16_t id, const unsigned char** data,
+                size_t* data_size, const Error& bad) {
+  for (size_t p = 0; p < size;) {
+    if (p + 4 > size) throw bad;
+    const uint16_t field = get16(extra + p), length = get16(extra + p + 2);
+    if (p + 4 + length > size) throw bad;
+    if (field == id) {
+      *data = extra + p + 4;
+      *data_size = length;
+      return true;
+    }
+    p += 4 + length;
+  }
+  return false;
 }
 
 // MS-DOS time (low half) and date (high half); times before 1980 become 1980-01-01.
@@ -367,26 +397,59 @@ ZipReader::ZipReader(fs::path path) : path_(std::move(path)) {
   }
   const unsigned char* end = &tail[found];
   const uint64_t end_offset = tail_offset + found;
-  if (end_offset >= 20 && get32(read_at(end_offset - 20, 4).data()) == kZip64LocatorSignature)
-    throw Error(where, "ZIP64 archives are not supported");
   const uint16_t disk = get16(end + 4), directory_disk = get16(end + 6);
-  const uint16_t count_on_disk = get16(end + 8), count = get16(end + 10);
-  const uint32_t directory_size = get32(end + 12), directory_offset = get32(end + 16);
+  uint64_t count_on_disk = get16(end + 8), count = get16(end + 10);
+  uint64_t directory_size = get32(end + 12), directory_offset = get32(end + 16);
+  // Where the central directory must end: the end record, or the ZIP64 end record before it.
+  uint64_t directory_limit = end_offset;
   if (disk != 0 || directory_disk != 0 || count_on_disk != count)
     throw Error(where, "split (multi-part) zip archives are not supported");
-  if (count == 0xFFFF || directory_size == kMax32 || directory_offset == kMax32)
-    throw Error(where, "ZIP64 archives are not supported");
-  if (uint64_t{directory_offset} + directory_size > end_offset)
+  if (end_offset >= kZip64LocatorSize &&
+      get32(read_at(end_offset - kZip64LocatorSize, 4).data()) == kZip64LocatorSignature) {
+    // ZIP64 (libtorch writes it always): the locator names the ZIP64 end record, whose counts,
+    // size and offset replace the end record's.
+    const std::vector<unsigned char> locator =
+        read_at(end_offset - kZip64LocatorSize, kZip64LocatorSize);
+    const uint64_t record_offset = get64(&locator[8]);
+    if (get32(&locator[4]) != 0 || get32(&locator[16]) > 1)  // disk 0 of (0 or) 1 disk
+      throw Error(where, "split (multi-part) zip archives are not supported");
+    if (record_offset > end_offset - kZip64LocatorSize ||
+        end_offset - kZip64LocatorSize - record_offset < kZip64EndRecordSize)
+      throw Error(where, "truncated or corrupt zip archive: the ZIP64 end record at offset " +
+                             std::to_string(record_offset) + " does not fit before its locator");
+    const std::vector<unsigned char> record = read_at(record_offset, kZip64EndRecordSize);
+    if (get32(record.data()) != kZip64EndRecordSignature ||
+        get64(&record[4]) < kZip64EndRecordSize - 12)  // the record's size after this field
+      throw Error(where, "truncated or corrupt zip archive: no ZIP64 end record at offset " +
+                             std::to_string(record_offset));
+    if (get32(&record[16]) != 0 || get32(&record[20]) != 0 ||
+        get64(&record[24]) != get64(&record[32]))
+      throw Error(where, "split (multi-part) zip archives are not supported");
+    count = get64(&record[32]);
+    directory_size = get64(&record[40]);
+    directory_offset = get64(&record[48]);
+    directory_limit = record_offset;
+  } else if (count == 0xFFFF || directory_size == kMax32 || directory_offset == kMax32) {
+    throw Error(where,
+                "truncated or corrupt zip archive: the end record needs a ZIP64 record, "
+                "which is missing");
+  }
+  if (directory_offset > directory_limit || directory_size > directory_limit - directory_offset)
     throw Error(where, "truncated or corrupt zip archive: the central directory (offset " +
                            std::to_string(directory_offset) + ", " +
                            std::to_string(directory_size) +
                            " bytes) does not end before the end record at offset " +
-                           std::to_string(end_offset));
+                           std::to_string(directory_limit));
+  if (count > directory_size / kCentralHeaderSize)
+    throw Error(where, "corrupt zip archive: " + std::to_string(count) +
+                           " entries cannot fit in a central directory of " +
+                           std::to_string(directory_size) + " bytes");
   central_directory_offset_ = directory_offset;
 
-  const std::vector<unsigned char> directory = read_at(directory_offset, directory_size);
+  const std::vector<unsigned char> directory =
+      read_at(directory_offset, static_cast<size_t>(directory_size));
   size_t p = 0;
-  for (uint16_t i = 0; i < count; ++i) {
+  for (uint64_t i = 0; i < count; ++i) {
     const std::string bad = "corrupt central directory (entry " + std::to_string(i + 1) + " of " +
                             std::to_string(count) + ")";
     if (p + kCentralHeaderSize > directory.size() ||
@@ -401,13 +464,37 @@ ZipReader::ZipReader(fs::path path) : path_(std::move(path)) {
     e.size = get32(h + 24);
     const size_t name_size = get16(h + 28), extra_size = get16(h + 30),
                  comment_size = get16(h + 32);
+    const uint16_t start_disk = get16(h + 34);
+    e.external_attributes = get32(h + 38);
     e.local_header_offset = get32(h + 42);
     const size_t record = kCentralHeaderSize + name_size + extra_size + comment_size;
     if (p + record > directory.size()) throw Error(where, bad);
     e.name.assign(reinterpret_cast<const char*>(h + kCentralHeaderSize), name_size);
-    if (e.compressed_size == kMax32 || e.size == kMax32 || e.local_header_offset == kMax32)
-      throw Error(where, entry_label(e.name) + " uses ZIP64, which is not supported");
-    if (e.local_header_offset + kLocalHeaderSize > directory_offset)
+    if (e.compressed_size == kMax32 || e.size == kMax32 || e.local_header_offset == kMax32 ||
+        start_disk == 0xFFFF) {
+      // The ZIP64 extra field holds the 64-bit values of the fields set to their maximum, in
+      // this order.
+      const unsigned char* zip64 = nullptr;
+      size_t zip64_size = 0;
+      const Error bad_extra(where, entry_label(e.name) + ": corrupt ZIP64 extra field");
+      if (!find_extra(h + kCentralHeaderSize + name_size, extra_size, kZip64ExtraId, &zip64,
+                      &zip64_size, bad_extra))
+        throw Error(where, entry_label(e.name) + ": sizes or offset need a ZIP64 extra field, " +
+                               "which is missing (corrupt archive)");
+      size_t at = 0;
+      for (uint64_t* value : {&e.size, &e.compressed_size, &e.local_header_offset}) {
+        if (*value != kMax32) continue;
+        if (at + 8 > zip64_size) throw bad_extra;
+        *value = get64(zip64 + at);
+        at += 8;
+      }
+      if (start_disk == 0xFFFF && (at + 4 > zip64_size || get32(zip64 + at) != 0))
+        throw Error(where, "split (multi-part) zip archives are not supported");
+    } else if (start_disk != 0) {
+      throw Error(where, "split (multi-part) zip archives are not supported");
+    }
+    if (e.local_header_offset > directory_offset ||
+        directory_offset - e.local_header_offset < kLocalHeaderSize)
       throw Error(where, entry_label(e.name) + ": local header offset " +
                              std::to_string(e.local_header_offset) +
                              " lies past the entries' data (corrupt archive)");
@@ -425,7 +512,7 @@ const ZipEntry* ZipReader::find(const std::string& name) const {
 void ZipReader::check_extractable(const ZipEntry& entry) const {
   using namespace zipfmt;
   const std::string where = path_.string();
-  if (entry.flags & kFlagEncrypted)
+  if (entry.flags & (kFlagEncrypted | kFlagStrongEncryption | kFlagMaskedHeaders))
     throw Error(where,
                 entry_label(entry.name) + " is encrypted; encrypted archives are not supported");
   if (entry.method != kMethodStore && entry.method != kMethodDeflate)
@@ -438,6 +525,143 @@ void ZipReader::check_extractable(const ZipEntry& entry) const {
                            std::to_string(entry.size) + " bytes): corrupt archive");
 }
 
+uint64_t ZipReader::read_entry(
+    std::FILE* in, const ZipEntry& entry,
+    const std::function<void(const unsigned char*, size_t)>& sink) const {
+  using namespace zipfmt;
+  const std::string where = path_.string();
+  const std::string name = entry_label(entry.name);
+  auto corrupt = [&](const std::string& what) {
+    return Error(where, name + ": " + what + " (truncated or corrupt archive)");
+  };
+  auto differs = [&](const std::string& what, const std::string& source = "local header") {
+    return corrupt("its " + source + "'s " + what + " differs from the central directory's");
+  };
+  unsigned char header[kLocalHeaderSize];
+  if (fseeko(in, static_cast<off_t>(entry.local_header_offset), SEEK_SET) != 0 ||
+      std::fread(header, 1, kLocalHeaderSize, in) != kLocalHeaderSize ||
+      get32(header) != kLocalHeaderSignature)
+    throw corrupt("no local header at offset " + std::to_string(entry.local_header_offset));
+  const uint16_t flags = get16(header + 6);
+  if (flags & (kFlagEncrypted | kFlagStrongEncryption | kFlagMaskedHeaders))
+    throw Error(where, name + " is encrypted; encrypted archives are not supported");
+  // (Other readers act on either copy: miniz, libtorch's, on the central directory's flags.)
+  if (flags != entry.flags) throw differs("flags");
+  if (get16(header + 8) != entry.method) throw differs("compression method");
+  const size_t name_size = get16(header + 26), extra_size = get16(header + 28);
+  const uint64_t data_offset =
+      entry.local_header_offset + kLocalHeaderSize + name_size + extra_size;
+  if (data_offset > central_directory_offset_ ||
+      entry.compressed_size > central_directory_offset_ - data_offset)
+    throw corrupt("its data runs into the central directory");
+  std::vector<unsigned char> name_and_extra(name_size + extra_size);
+  if (!name_and_extra.empty() &&
+      std::fread(name_and_extra.data(), 1, name_and_extra.size(), in) != name_and_extra.size())
+    throw corrupt("its local header ends early");
+  if (name_size != entry.name.size() ||
+      std::memcmp(name_and_extra.data(), entry.name.data(), name_size) != 0)
+    throw differs("name");
+  // The local sizes, 64-bit in a ZIP64 extra field when set to their maximum (both then).
+  const unsigned char* zip64 = nullptr;
+  size_t zip64_size = 0;
+  const bool local_zip64 =
+      find_extra(name_and_extra.data() + name_size, extra_size, kZip64ExtraId, &zip64, &zip64_size,
+                 corrupt("its local header's extra fields are corrupt"));
+  const auto check_sizes = [&](uint32_t crc, uint64_t compressed, uint64_t size,
+                               const std::string& source) {
+    if (crc != entry.crc32) throw differs("CRC-32", source);
+    if (compressed != entry.compressed_size) throw differs("compressed size", source);
+    if (size != entry.size) throw differs("size", source);
+  };
+  if (!(flags & kFlagDataDescriptor)) {
+    uint64_t compressed = get32(header + 18), size = get32(header + 22);
+    if ((compressed == kMax32 || size == kMax32) && local_zip64) {
+      if (zip64_size < 16) throw corrupt("its local ZIP64 extra field is too short");
+      size = get64(zip64);
+      compressed = get64(zip64 + 8);
+    }
+    check_sizes(get32(header + 14), compressed, size, "local header");
+  }
+  if (fseeko(in, static_cast<off_t>(data_offset), SEEK_SET) != 0)
+    throw corrupt("cannot seek to its data");
+
+  std::vector<unsigned char> buffer(static_cast<size_t>(
+      std::min<uint64_t>(std::max<uint64_t>(entry.compressed_size, 1), kChunk))),
+      inflated;
+  uint64_t remaining = entry.compressed_size, produced = 0;
+  uLong crc = crc32(0L, Z_NULL, 0);
+  auto read_chunk = [&]() {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(remaining, buffer.size()));
+    if (std::fread(buffer.data(), 1, n, in) != n) throw corrupt("its data ends early");
+    remaining -= n;
+    return n;
+  };
+  if (entry.method == kMethodStore) {
+    while (remaining > 0) {
+      const size_t n = read_chunk();
+      crc = crc32(crc, buffer.data(), static_cast<uInt>(n));
+      if (sink) sink(buffer.data(), n);
+    }
+    produced = entry.compressed_size;
+  } else {
+    InflateStream inflater;
+    z_stream& z = inflater.z;
+    inflated.resize(kChunk);
+    int status = Z_OK;
+    while (status != Z_STREAM_END) {
+      if (z.avail_in == 0) {
+        if (remaining == 0) throw corrupt("its deflate data ends early");
+        z.avail_in = static_cast<uInt>(read_chunk());
+        z.next_in = buffer.data();
+      }
+      z.next_out = inflated.data();
+      z.avail_out = static_cast<uInt>(inflated.size());
+      status = inflate(&z, Z_NO_FLUSH);
+      if (status == Z_NEED_DICT || status == Z_DATA_ERROR || status == Z_MEM_ERROR ||
+          (status == Z_BUF_ERROR && z.avail_in != 0))
+        throw corrupt(std::string("invalid deflate data: ") + (z.msg ? z.msg : "zlib error"));
+      const size_t n = inflated.size() - z.avail_out;
+      produced += n;
+      if (produced > entry.size)
+        throw corrupt("more data than its recorded size of " + std::to_string(entry.size) +
+                      " bytes");
+      crc = crc32(crc, inflated.data(), static_cast<uInt>(n));
+      if (sink) sink(inflated.data(), n);
+    }
+  }
+  if (produced != entry.size)
+    throw corrupt(std::to_string(produced) + " bytes instead of its recorded " +
+                  std::to_string(entry.size));
+  if (static_cast<uint32_t>(crc) != entry.crc32) {
+    char text[64];
+    std::snprintf(text, sizeof text, "CRC-32 mismatch (recorded %08x, data %08x)", entry.crc32,
+                  static_cast<unsigned>(crc));
+    throw Error(where, name + ": " + text + ": the archive is corrupt");
+  }
+  uint64_t end = data_offset + entry.compressed_size;
+  if (flags & kFlagDataDescriptor) {
+    // CRC-32 and sizes after the data (optionally after a signature); 64-bit sizes when the
+    // local header has a ZIP64 extra field.
+    const size_t width = local_zip64 ? 8 : 4;
+    unsigned char descriptor[4 + 4 + 2 * 8];
+    const size_t wanted = 4 + 4 + 2 * width;
+    const size_t available =
+        static_cast<size_t>(std::min<uint64_t>(wanted, central_directory_offset_ - end));
+    if (fseeko(in, static_cast<off_t>(end), SEEK_SET) != 0 ||
+        std::fread(descriptor, 1, available, in) != available)
+      throw corrupt("its data descriptor cannot be read");
+    const size_t at = available >= 4 && get32(descriptor) == kDataDescriptorSignature ? 4 : 0;
+    if (at + 4 + 2 * width > available)
+      throw corrupt("its data descriptor runs into the central directory");
+    const auto value = [&](size_t offset) {
+      return width == 8 ? get64(descriptor + offset) : get32(descriptor + offset);
+    };
+    check_sizes(get32(descriptor + at), value(at + 4), value(at + 4 + width), "data descriptor");
+    end += at + 4 + 2 * width;
+  }
+  return end;
+}
+
 void ZipReader::extract(const ZipEntry& entry, const fs::path& destination) const {
   using namespace zipfmt;
   check_extractable(entry);
@@ -445,86 +669,35 @@ void ZipReader::extract(const ZipEntry& entry, const fs::path& destination) cons
     fs::create_directories(destination);
     return;
   }
-  const std::string where = path_.string();
-  const std::string name = entry_label(entry.name);
-  auto corrupt = [&](const std::string& what) {
-    return Error(where, name + ": " + what + " (truncated or corrupt archive)");
-  };
   FilePtr in = open_file(path_, "rb", "the archive");
-  unsigned char header[kLocalHeaderSize];
-  if (fseeko(in.get(), static_cast<off_t>(entry.local_header_offset), SEEK_SET) != 0 ||
-      std::fread(header, 1, kLocalHeaderSize, in.get()) != kLocalHeaderSize ||
-      get32(header) != kLocalHeaderSignature)
-    throw corrupt("no local header at offset " + std::to_string(entry.local_header_offset));
-  if (get16(header + 6) & kFlagEncrypted)
-    throw Error(where, name + " is encrypted; encrypted archives are not supported");
-  const uint64_t data_offset =
-      entry.local_header_offset + kLocalHeaderSize + get16(header + 26) + get16(header + 28);
-  if (data_offset + entry.compressed_size > central_directory_offset_)
-    throw corrupt("its data runs into the central directory");
-  if (fseeko(in.get(), static_cast<off_t>(data_offset), SEEK_SET) != 0)
-    throw corrupt("cannot seek to its data");
-
   write_atomically(destination, [&](const fs::path& tmp) {
     FilePtr out = open_file(tmp, "wb", "for writing");
-    auto emit = [&](const unsigned char* data, size_t n) {
+    read_entry(in.get(), entry, [&](const unsigned char* data, size_t n) {
       if (n && std::fwrite(data, 1, n, out.get()) != n)
         throw Error(destination.string(), "write failed: " + errno_text());
-    };
-    std::vector<unsigned char> buffer(kChunk), inflated;
-    uint64_t remaining = entry.compressed_size, produced = 0;
-    uLong crc = crc32(0L, Z_NULL, 0);
-    auto read_chunk = [&]() {
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(remaining, buffer.size()));
-      if (std::fread(buffer.data(), 1, n, in.get()) != n) throw corrupt("its data ends early");
-      remaining -= n;
-      return n;
-    };
-    if (entry.method == kMethodStore) {
-      while (remaining > 0) {
-        const size_t n = read_chunk();
-        crc = crc32(crc, buffer.data(), static_cast<uInt>(n));
-        emit(buffer.data(), n);
-      }
-      produced = entry.compressed_size;
-    } else {
-      InflateStream inflater;
-      z_stream& z = inflater.z;
-      inflated.resize(kChunk);
-      int status = Z_OK;
-      while (status != Z_STREAM_END) {
-        if (z.avail_in == 0) {
-          if (remaining == 0) throw corrupt("its deflate data ends early");
-          z.avail_in = static_cast<uInt>(read_chunk());
-          z.next_in = buffer.data();
-        }
-        z.next_out = inflated.data();
-        z.avail_out = static_cast<uInt>(inflated.size());
-        status = inflate(&z, Z_NO_FLUSH);
-        if (status == Z_NEED_DICT || status == Z_DATA_ERROR || status == Z_MEM_ERROR ||
-            (status == Z_BUF_ERROR && z.avail_in != 0))
-          throw corrupt(std::string("invalid deflate data: ") + (z.msg ? z.msg : "zlib error"));
-        const size_t n = inflated.size() - z.avail_out;
-        produced += n;
-        if (produced > entry.size)
-          throw corrupt("more data than its recorded size of " + std::to_string(entry.size) +
-                        " bytes");
-        crc = crc32(crc, inflated.data(), static_cast<uInt>(n));
-        emit(inflated.data(), n);
-      }
-    }
-    if (produced != entry.size)
-      throw corrupt(std::to_string(produced) + " bytes instead of its recorded " +
-                    std::to_string(entry.size));
-    if (static_cast<uint32_t>(crc) != entry.crc32) {
-      char text[64];
-      std::snprintf(text, sizeof text, "CRC-32 mismatch (recorded %08x, data %08x)", entry.crc32,
-                    static_cast<unsigned>(crc));
-      throw Error(where, name + ": " + text + ": the archive is corrupt");
-    }
+    });
     if (std::fclose(out.release()) != 0)
       throw Error(destination.string(), "write failed: " + errno_text());
   });
+}
+
+void ZipReader::verify() const {
+  using namespace zipfmt;
+  const std::string where = path_.string();
+  std::set<std::string> names;
+  std::vector<std::pair<uint64_t, uint64_t>> spans;  // [local header, end of data or descriptor)
+  FilePtr in = open_file(path_, "rb", "the archive");
+  for (const ZipEntry& e : entries_) {
+    if (!names.insert(e.name).second) throw Error(where, entry_label(e.name) + " appears twice");
+    check_extractable(e);
+    spans.emplace_back(e.local_header_offset, read_entry(in.get(), e, nullptr));
+  }
+  std::sort(spans.begin(), spans.end());
+  for (size_t i = 1; i < spans.size(); ++i)
+    if (spans[i].first < spans[i - 1].second)
+      throw Error(where, "corrupt zip archive: the entries at offsets " +
+                             std::to_string(spans[i - 1].first) + " and " +
+                             std::to_string(spans[i].first) + " overlap");
 }
 
 size_t ZipReader::extract_all(const fs::path& destination) const {

@@ -6,11 +6,14 @@
 #include <exception>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "medseg/core/error.h"
 #include "medseg/core/files.h"
+#include "medseg/io/zip_archive.h"
 
 namespace medseg {
 
@@ -20,8 +23,46 @@ constexpr const char* kMetaKey = "medseg_meta";
 constexpr const char* kNetworkKey = "network";
 constexpr const char* kOptimizerKey = "optimizer";
 
+// The zip container of a checkpoint, checked before libtorch reads it: libtorch 1.13 checks no
+// CRC-32, and its importer crashes on damaged records (a SEGV in ScriptTypeParser on one changed
+// byte of a code record). So truncation, bit rot and any other change of bytes are an Error
+// naming the file: every record's local header against the central directory, its data inside
+// the file, its size and CRC-32; and the records libtorch reads first must be there, in one
+// folder.
+void check_container(const fs::path& path) {
+  const std::string where = path.string();
+  try {
+    const ZipReader zip(path);
+    if (zip.entries().empty()) throw Error(where, "the archive has no records");
+    const std::string& first = zip.entries().front().name;
+    const size_t slash = first.find('/');
+    if (slash == std::string::npos || slash == 0)
+      throw Error(where, "record '" + first + "' is not in the archive's folder");
+    const std::string folder = first.substr(0, slash + 1);
+    for (const ZipEntry& entry : zip.entries()) {
+      if (entry.name.rfind(folder, 0) != 0)
+        throw Error(where, "record '" + entry.name + "' lies outside the archive's folder '" +
+                               folder + "'");
+      // libtorch's reader gives a folder's record as that many bytes it never wrote.
+      if (entry.marked_as_directory())
+        throw Error(where, "record '" + entry.name + "' is marked as a folder");
+    }
+    for (const std::string record : {"data.pkl", "constants.pkl"})
+      if (zip.find(folder + record) == nullptr)
+        throw Error(where, "record '" + folder + record + "' is missing");
+    if (zip.find(folder + "version") == nullptr && zip.find(folder + ".data/version") == nullptr)
+      throw Error(where, "record '" + folder + "version' is missing");
+    zip.verify();
+  } catch (const Error& e) {
+    std::string problem = e.what();
+    if (problem.rfind(where + ": ", 0) == 0) problem.erase(0, where.size() + 2);
+    throw Error(where, "not a readable checkpoint: " + problem);
+  }
+}
+
 torch::serialize::InputArchive open_archive(const fs::path& path) {
   if (!fs::exists(path)) throw Error(path.string(), "checkpoint not found");
+  check_container(path);
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path.string());
@@ -109,6 +150,72 @@ void flatten(torch::serialize::InputArchive& archive, const std::string& prefix,
   }
 }
 
+// The tensors of one parameter's optimizer state, by what they are (undefined ones included);
+// empty for optimizers whose state is not known here.
+std::vector<std::pair<std::string, at::Tensor>> state_tensors(
+    torch::optim::OptimizerParamState& state) {
+  if (auto* sgd = dynamic_cast<torch::optim::SGDParamState*>(&state))
+    return {{"momentum buffer", sgd->momentum_buffer()}};
+  if (auto* adam = dynamic_cast<torch::optim::AdamParamState*>(&state))
+    return {{"first moment", adam->exp_avg()},
+            {"second moment", adam->exp_avg_sq()},
+            {"maximum second moment", adam->max_exp_avg_sq()}};
+  if (auto* adamw = dynamic_cast<torch::optim::AdamWParamState*>(&state))
+    return {{"first moment", adamw->exp_avg()},
+            {"second moment", adamw->exp_avg_sq()},
+            {"maximum second moment", adamw->max_exp_avg_sq()}};
+  if (auto* adagrad = dynamic_cast<torch::optim::AdagradParamState*>(&state))
+    return {{"sum of squared gradients", adagrad->sum()}};
+  if (auto* rmsprop = dynamic_cast<torch::optim::RMSpropParamState*>(&state))
+    return {{"square average", rmsprop->square_avg()},
+            {"momentum buffer", rmsprop->momentum_buffer()},
+            {"gradient average", rmsprop->grad_avg()}};
+  return {};
+}
+
+// A parameter's state in libtorch's optimizer, keyed by its TensorImpl's address: printed in
+// libtorch 1.13, the pointer itself in 2.x.
+template <typename StateMap>
+auto find_optimizer_state(StateMap& state, const at::Tensor& parameter) {
+  if constexpr (std::is_same_v<typename StateMap::key_type, std::string>) {
+    std::ostringstream key;
+    key << parameter.unsafeGetTensorImpl();
+    return state.find(key.str());
+  } else {
+    return state.find(parameter.unsafeGetTensorImpl());
+  }
+}
+
+// The optimizer state just loaded against the parameters it now belongs to. libtorch pairs the
+// stored states with the optimizer's parameters by position alone and takes tensors of any
+// shape: a later step fails inside the optimizer, or broadcasts silently. Error naming the
+// checkpoint and the first parameter whose state differs; the loaded state is dropped then.
+void check_optimizer_state(torch::optim::Optimizer& optimizer, torch::nn::Module& network,
+                           const fs::path& path) {
+  std::map<const void*, std::string> names;
+  for (const auto& p : network.named_parameters(/*recurse=*/true))
+    names[p.value().unsafeGetTensorImpl()] = p.key();
+  for (auto& group : optimizer.param_groups()) {
+    for (const at::Tensor& parameter : group.params()) {
+      const auto state = find_optimizer_state(optimizer.state(), parameter);
+      if (state == optimizer.state().end() || !state->second) continue;
+      for (const auto& [what, tensor] : state_tensors(*state->second)) {
+        if (!tensor.defined() || tensor.sizes().equals(parameter.sizes())) continue;
+        const auto name = names.find(parameter.unsafeGetTensorImpl());
+        const std::string parameter_name =
+            name == names.end() ? "(a parameter outside the network)" : "'" + name->second + "'";
+        optimizer.state().clear();
+        throw Error(path.string(), "optimizer state: the " + what + " of tensor " + parameter_name +
+                                       " has shape " + shape_text(tensor.sizes()) +
+                                       " in the checkpoint, but the network built from the plans "
+                                       "has " +
+                                       shape_text(parameter.sizes()) +
+                                       " (a checkpoint of another plan or configuration?)");
+      }
+    }
+  }
+}
+
 bool is_segmentation_head(const std::string& name) {
   return name.rfind("decoder.seg_layers.", 0) == 0;
 }
@@ -124,8 +231,10 @@ std::vector<std::string> load_pretrained_weights(const fs::path& path, torch::nn
   std::map<std::string, at::Tensor> stored;
   flatten(network_archive, "", stored);
   std::vector<std::pair<std::string, at::Tensor>> own;
-  for (const auto& p : network.named_parameters(/*recurse=*/true)) own.emplace_back(p.key(), p.value());
-  for (const auto& b : network.named_buffers(/*recurse=*/true)) own.emplace_back(b.key(), b.value());
+  for (const auto& p : network.named_parameters(/*recurse=*/true))
+    own.emplace_back(p.key(), p.value());
+  for (const auto& b : network.named_buffers(/*recurse=*/true))
+    own.emplace_back(b.key(), b.value());
 
   std::vector<std::string> skipped, problems;
   std::vector<std::pair<at::Tensor, at::Tensor>> copies;  // (network's, checkpoint's)
@@ -141,15 +250,15 @@ std::vector<std::string> load_pretrained_weights(const fs::path& path, torch::nn
         copies.emplace_back(tensor, it->second);
         continue;
       }
-      difference = "'" + name + "' is " + shape_text(it->second.sizes()) +
-                   " in the checkpoint, " + shape_text(tensor.sizes()) + " in this network";
+      difference = "'" + name + "' is " + shape_text(it->second.sizes()) + " in the checkpoint, " +
+                   shape_text(tensor.sizes()) + " in this network";
     }
     (is_segmentation_head(name) ? skipped : problems).push_back(difference);
   }
   for (const auto& [name, tensor] : stored) {
     if (used.count(name)) continue;
-    const std::string difference =
-        "'" + name + "' " + shape_text(tensor.sizes()) + " of the checkpoint is not in this network";
+    const std::string difference = "'" + name + "' " + shape_text(tensor.sizes()) +
+                                   " of the checkpoint is not in this network";
     (is_segmentation_head(name) ? skipped : problems).push_back(difference);
   }
   if (!problems.empty()) {
@@ -157,8 +266,7 @@ std::vector<std::string> load_pretrained_weights(const fs::path& path, torch::nn
     for (std::size_t i = 0; i < problems.size() && i < 8; ++i) listed += "; " + problems[i];
     if (problems.size() > 8) listed += "; ... (" + std::to_string(problems.size() - 8) + " more)";
     throw Error(path.string(),
-                "does not fit this network as initial weights: " +
-                    std::to_string(problems.size()) +
+                "does not fit this network as initial weights: " + std::to_string(problems.size()) +
                     " tensor(s) outside the segmentation heads differ (only the heads may, for "
                     "another label count)" +
                     listed);
@@ -227,7 +335,14 @@ nlohmann::json load_checkpoint(const fs::path& path, torch::nn::Module& network,
     if (!archive.try_read(kOptimizerKey, optimizer_archive))
       throw Error(path.string(),
                   "checkpoint holds no optimizer state (needed to continue training)");
-    optimizer->load(optimizer_archive);
+    try {
+      optimizer->load(optimizer_archive);
+    } catch (const c10::Error& e) {
+      const std::string what = e.what_without_backtrace();
+      throw Error(path.string(), "optimizer state does not fit this network's optimizer: " +
+                                     what.substr(0, what.find('\n')));
+    }
+    check_optimizer_state(*optimizer, network, path);
   }
   return meta;
 }

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "medseg/core/error.h"
+#include "medseg/nn/upsample_concat.h"
 
 namespace medseg {
 
@@ -42,47 +43,29 @@ at::Tensor as_dtype_of(const at::Tensor& parameter, const at::Tensor& x) {
   return parameter.to(x.scalar_type());
 }
 
-// A transposed convolution whose kernel equals its stride (every U-Net upsampling) writes
-// each input voxel's kernel-sized output block exactly once: one matrix product
-// (Co*K x Ci) x (Ci x voxels) per sample, then the blocks interleaved into place. libtorch
-// 1.13 sends transposed convolutions on CPU to its slow im2col path (3x the time of this
-// formulation here) and mis-routes bfloat16 ones into oneDNN's forward convolution.
-at::Tensor upsample_as_matmul(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
-                              const std::vector<int64_t>& kernel) {
-  const int64_t n = x.size(0), in = x.size(1), out = weight.size(1);
-  const int64_t dims = static_cast<int64_t>(kernel.size());
-  int64_t k = 1;
-  for (const int64_t v : kernel) k *= v;
-  const at::Tensor cols =
-      at::matmul(weight.reshape({in, out * k}).t(), x.reshape({n, in, -1}));  // (n, out*k, V)
-  std::vector<int64_t> blocks = {n, out};  // (n, out, k0, k1[, k2], s0, s1[, s2])
-  blocks.insert(blocks.end(), kernel.begin(), kernel.end());
-  for (int64_t axis = 0; axis < dims; ++axis) blocks.push_back(x.size(axis + 2));
-  std::vector<int64_t> order = {0, 1}, shape = {n, out};  // (n, out, s0, k0, s1, k1, ...)
-  for (int64_t axis = 0; axis < dims; ++axis) {
-    order.push_back(2 + dims + axis);
-    order.push_back(2 + axis);
-    shape.push_back(x.size(axis + 2) * kernel[axis]);
-  }
-  at::Tensor y = cols.reshape(blocks).permute(order).reshape(shape);
-  if (bias.defined()) {
-    std::vector<int64_t> per_channel(static_cast<size_t>(dims + 2), 1);
-    per_channel[1] = out;
-    y.add_(bias.view(per_channel));
-  }
-  return y;
-}
-
 }  // namespace
 
 at::Tensor ConvImpl::forward(const at::Tensor& x) {
   const at::Tensor w = as_dtype_of(weight, x), b = as_dtype_of(bias, x);
-  if (options_.transposed() && options_.stride() == options_.kernel_size() && x.is_cpu())
-    return upsample_as_matmul(x, w, b, options_.kernel_size());
+  if (upsamples_as_matmul(x)) return upsample_concat(x, w, b, options_.kernel_size(), at::Tensor());
   const std::vector<int64_t> ones(padding_.size(), 1);
   const std::vector<int64_t> no_output_padding(padding_.size(), 0);
   return at::convolution(x, w, b, options_.stride(), padding_, /*dilation=*/ones,
                          options_.transposed(), no_output_padding, /*groups=*/1);
+}
+
+// libtorch 1.13 sends transposed convolutions on CPU to its slow im2col path (3x the time of
+// the matrix product of nn/upsample_concat.h here) and mis-routes bfloat16 ones into oneDNN's
+// forward convolution.
+bool ConvImpl::upsamples_as_matmul(const at::Tensor& x) const {
+  return options_.transposed() && options_.stride() == options_.kernel_size() && x.is_cpu();
+}
+
+at::Tensor ConvImpl::forward_concat(const at::Tensor& x, const at::Tensor& skip) {
+  if (!upsamples_as_matmul(x) || skip.scalar_type() != x.scalar_type())
+    return at::cat({forward(x), skip}, 1);
+  return upsample_concat(x, as_dtype_of(weight, x), as_dtype_of(bias, x), options_.kernel_size(),
+                         skip);
 }
 
 InstanceNormImpl::InstanceNormImpl(int64_t channels, double eps) : eps_(eps) {

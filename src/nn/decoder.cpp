@@ -32,13 +32,17 @@ UNetDecoderImpl::UNetDecoderImpl(const UNetOptions& options)
   }
 }
 
-std::vector<at::Tensor> UNetDecoderImpl::forward(const std::vector<at::Tensor>& skips) {
+std::vector<at::Tensor> UNetDecoderImpl::forward(std::vector<at::Tensor> skips) {
   const size_t n = stages_.size();
-  at::Tensor x = skips.back();
+  at::Tensor x = std::move(skips.back());
   std::vector<at::Tensor> outputs;
   for (size_t s = 0; s < n; ++s) {
-    x = at::cat({transpconvs_[s](x), skips[skips.size() - s - 2]}, 1);
-    x = stages_[s](x);
+    // Each skip is let go once it is in the concatenation and each stage's input once the stage
+    // has it: at full resolution one activation less held at the peak of a large tile.
+    at::Tensor& skip = skips[skips.size() - s - 2];
+    x = transpconvs_[s]->forward_concat(x, skip);
+    skip = at::Tensor();
+    x = stages_[s](std::move(x));
     if (deep_supervision || s == n - 1) outputs.push_back(seg_layers_[s](x));
   }
   std::reverse(outputs.begin(), outputs.end());

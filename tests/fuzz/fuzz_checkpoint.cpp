@@ -2,7 +2,7 @@
 // the network part holds, of which shapes, an optimizer state that fits or not, the metadata),
 // written with libtorch and read back by read_checkpoint_meta, load_checkpoint (into a
 // Linear(2, 3) and its SGD state), load_pretrained_weights and checkpoint_record_from_meta.
-// (Raw bytes crash libtorch's own importer: fuzz_checkpoint_file.cpp.)
+// (Raw bytes, through the container check: fuzz_checkpoint_file.cpp.)
 //
 // Input: byte 0 flags (bit 0 a network part, 1 "weight", 2 "bias", 3 weight as a buffer,
 // 4 an extra tensor, 5 an extra nested archive, 6 an optimizer part, 7 metadata as an int, not

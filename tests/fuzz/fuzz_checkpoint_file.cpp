@@ -1,9 +1,9 @@
 // Checkpoint files as raw bytes (torch archives with medseg's metadata): read_checkpoint_meta,
 // and load_checkpoint into a small network and its SGD state, then the metadata as a training
-// checkpoint's record. Not in scripts/fuzz.sh's default list: libtorch 1.13's TorchScript
-// importer crashes (SEGV in ScriptTypeParser) within seconds on a mutated archive, since it
-// checks no CRC; fuzz_checkpoint.cpp builds well-formed archives instead. Kept for a libtorch
-// upgrade: scripts/fuzz.sh checkpoint_file. Seeds: checkpoints of this same network.
+// checkpoint's record. libtorch 1.13 checks no CRC and its TorchScript importer crashes (SEGV in
+// ScriptTypeParser) on a mutated archive; medseg's container check (checkpoint.cpp) turns every
+// such change into an Error first. Only a file crafted with matching CRCs reaches libtorch
+// (docs/architecture.md, "Fuzzing and sanitizers"). Seeds: checkpoints of this same network.
 #include <torch/torch.h>
 
 #include <cstdint>

@@ -1,14 +1,18 @@
 // The JSON files a user or an earlier run hands medseg, each input given to every reader:
 // dataset.json, plans.json, trainer settings, splits_final.json, a checkpoint's metadata (with
-// its trainer settings and training history) and training_log.jsonl.
+// its trainer settings and training history), training_log.jsonl, postprocessing.json, a
+// preprocessed case's <case>.json and dataset_fingerprint.json.
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "fuzz_support.h"
 #include "medseg/core/files.h"
+#include "medseg/infer/postprocessing.h"
 #include "medseg/io/dataset.h"
 #include "medseg/io/plans.h"
+#include "medseg/plan/fingerprint.h"
+#include "medseg/preprocess/case_properties.h"
 #include "medseg/train/kfold_split.h"
 #include "medseg/train/trainer_settings.h"
 #include "medseg/train/training_log.h"
@@ -37,5 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                             where);
   });
   expect_error_or_success([&] { medseg::checkpoint_record_from_meta(json, where); });
+  expect_error_or_success([&] { medseg::postprocessing_from_json(json, where); });
+  expect_error_or_success([&] { medseg::case_properties_from_json(json, where); });
+  expect_error_or_success([&] { medseg::fingerprint_from_json(json, where); });
   return 0;
 }

@@ -1,7 +1,7 @@
 // Writes the seed corpora of the fuzz targets (tests/fuzz/corpus/<target>/), with medseg's own
 // writers where it has one: small NIfTI-1/2 files of several voxel types and byte orders, .npy
 // arrays, checkpoints of the network fuzz_checkpoint loads, zip archives, and JSON files of
-// every kind the JSON readers take.
+// every kind the JSON readers take (each read back by its reader).
 // Usage: medseg_fuzz_make_seeds tests/fuzz/corpus  (reads corpus/json_readers/plans.json,
 // written by `medseg plan`, for the checkpoints' metadata).
 #include <torch/torch.h>
@@ -16,9 +16,12 @@
 
 #include "medseg/core/error.h"
 #include "medseg/core/files.h"
+#include "medseg/infer/postprocessing.h"
 #include "medseg/io/plans.h"
 #include "medseg/io/zip_archive.h"
 #include "medseg/nn/checkpoint.h"
+#include "medseg/plan/fingerprint.h"
+#include "medseg/preprocess/case_properties.h"
 #include "medseg/preprocess/npy.h"
 #include "medseg/train/kfold_split.h"
 #include "medseg/train/training_log.h"
@@ -195,6 +198,39 @@ void write_json_seeds(const fs::path& dir, const nlohmann::json& meta) {
                  make_kfold_splits({"case_000", "case_001", "case_002", "case_003", "case_004"})));
   write_training_log(dir / "training_log.jsonl",
                      checkpoint_record_from_meta(meta, "meta").state.history);
+
+  PostprocessingPlan postprocessing;
+  postprocessing.steps = {PostprocessingStep{{1}}, PostprocessingStep{{1, 2}}};
+  postprocessing.details = {{"dice_before", 0.81}, {"dice_after", 0.83}};
+  write_json(dir / "postprocessing.json", to_json(postprocessing));
+  postprocessing_from_json(read_json(dir / "postprocessing.json"), "postprocessing.json");
+
+  // A preprocessed case's <case>.json: 3D, its z axis resampled apart, one class sampled.
+  CaseProperties props;
+  props.original_shape = {20, 30, 40};
+  props.original_geometry.spacing = {2.5, 0.8, 0.8};
+  props.original_geometry.origin = {-10, 5.5, 0};
+  props.original_geometry.direction = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+  props.transpose_forward = {0, 1, 2};
+  props.spacing_after_transpose = {2.5, 0.8, 0.8};
+  props.shape_before_cropping = {20, 30, 40};
+  props.crop_box = {{2, 3, 4}, {18, 27, 36}};
+  props.shape_after_cropping = {16, 24, 32};
+  props.target_spacing = {2.5, 1.0, 1.0};
+  props.shape_after_resampling = {16, 19, 26};
+  props.separate_z_axis = 0;
+  props.class_locations = {ClassLocations{"1", {1}, 2, {1, 2, 3, 4, 5, 6}}};
+  write_json(dir / "case_000.json", to_json(props));
+  case_properties_from_json(read_json(dir / "case_000.json"), "case_000.json");
+
+  DatasetFingerprint fingerprint;
+  fingerprint.spacings = {{2.5, 0.8, 0.8}, {3.0, 0.7, 0.7}};
+  fingerprint.shapes_after_crop = {{16, 24, 32}, {18, 24, 30}};
+  fingerprint.median_relative_size_after_cropping = 0.9;
+  fingerprint.foreground_intensity_properties_per_channel = {
+      IntensityProperties{100, 98, 20, -5, 300, 10, 250}};
+  write_json(dir / "dataset_fingerprint.json", to_json(fingerprint));
+  fingerprint_from_json(read_json(dir / "dataset_fingerprint.json"), "dataset_fingerprint.json");
 }
 
 }  // namespace

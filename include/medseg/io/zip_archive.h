@@ -1,7 +1,8 @@
 // ZIP archives over zlib, as standard tools read and write them (PKWARE APPNOTE): stored or
 // deflated entries, streamed in chunks with their CRC-32, a central directory and an end record.
-// No ZIP64 (entries and archives stay under 4 GiB), no encryption. `medseg export-model` writes
-// one, `medseg install-model` reads one.
+// The writer makes no ZIP64 (entries and archives stay under 4 GiB); the reader takes ZIP64
+// records and extra fields (libtorch writes them). No encryption. `medseg export-model` writes
+// one, `medseg install-model` reads one; load_checkpoint verifies libtorch's with it.
 #pragma once
 
 #include <cstdint>
@@ -25,8 +26,11 @@ struct ZipEntry {
   uint64_t compressed_size = 0;
   uint64_t size = 0;  // uncompressed
   uint64_t local_header_offset = 0;
+  uint32_t external_attributes = 0;  // the writer's: a Unix mode in the high half, DOS bits low
 
   bool is_directory() const { return !name.empty() && name.back() == '/'; }
+  // Also what some readers (miniz, libtorch's) take for a folder: the DOS directory attribute.
+  bool marked_as_directory() const { return is_directory() || (external_attributes & 0x10) != 0; }
 };
 
 // `name` as a relative path below a destination folder. Error naming the entry when it could
@@ -74,7 +78,7 @@ class ZipWriter {
 };
 
 // Reads an archive's central directory (Error naming the archive when it is not a zip, is
-// truncated, split or ZIP64) and extracts its entries with their CRC-32 checked.
+// truncated or split) and extracts or verifies its entries with their CRC-32 checked.
 class ZipReader {
  public:
   explicit ZipReader(std::filesystem::path path);
@@ -95,8 +99,20 @@ class ZipReader {
   // failure later (a corrupt entry) may leave the files extracted so far. Returns the number of
   // files extracted.
   size_t extract_all(const std::filesystem::path& destination) const;
+  // Reads every entry as extract would, writing nothing: no name twice, each entry extractable,
+  // its local header the same as the central directory's record (name, method, CRC-32 and sizes,
+  // or those of the data descriptor after its data), its data inside the file, before the
+  // central directory and not overlapping another entry's, and its size and CRC-32 after
+  // decompression as recorded. Error naming the archive and the first bad entry.
+  void verify() const;
 
  private:
+  // Reads `entry` from the archive opened as `in`, checked as verify() describes, passing its
+  // decompressed data to `sink` (when set) chunk by chunk; returns the offset where the entry
+  // ends (after its data descriptor, if any).
+  uint64_t read_entry(std::FILE* in, const ZipEntry& entry,
+                      const std::function<void(const unsigned char*, size_t)>& sink) const;
+
   std::filesystem::path path_;
   uint64_t central_directory_offset_ = 0;
   std::vector<ZipEntry> entries_;

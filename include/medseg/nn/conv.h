@@ -31,6 +31,8 @@ class ConvImpl : public torch::nn::Module {
  public:
   explicit ConvImpl(ConvOptions options);
   at::Tensor forward(const at::Tensor& x);
+  // cat({forward(x), skip}, 1), for an upsampling on CPU in one pass (nn/upsample_concat.h).
+  at::Tensor forward_concat(const at::Tensor& x, const at::Tensor& skip);
 
   const ConvOptions& options() const { return options_; }
   int64_t spatial_dims() const { return static_cast<int64_t>(options_.kernel_size().size()); }
@@ -39,6 +41,8 @@ class ConvImpl : public torch::nn::Module {
   at::Tensor bias;  // undefined without bias
 
  private:
+  bool upsamples_as_matmul(const at::Tensor& x) const;
+
   ConvOptions options_;
   std::vector<int64_t> padding_;
 };

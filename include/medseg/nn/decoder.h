@@ -22,7 +22,7 @@ class UNetDecoderImpl : public torch::nn::Module {
 
   // skips: the encoder's outputs, bottleneck last. Returns the segmentation outputs highest
   // resolution first: one per decoder stage with deep supervision, else only the highest.
-  std::vector<at::Tensor> forward(const std::vector<at::Tensor>& skips);
+  std::vector<at::Tensor> forward(std::vector<at::Tensor> skips);
 
   bool deep_supervision = true;
 

@@ -286,5 +286,129 @@ TEST(ZipArchive, FullDiskIsAnErrorNamingTheArchive) {
               HasSubstr("/dev/full: write failed: No space left on device"));
 }
 
+void zip64_put(std::string& out, uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
+}
+
+// An archive as libtorch and other ZIP64 writers make it, by hand: entry "m/a.txt" ("hello",
+// stored) with its sizes and offset only in ZIP64 extra fields, entry "m/b.txt" ("world!",
+// stored) with a data descriptor after its data (CRC and sizes 0 in its local header), then a
+// ZIP64 end record and locator before an end record whose fields are all at their maximum.
+// `local_name_b` is the name b's local header gives.
+std::string zip64_archive(const std::string& local_name_b = "m/b.txt") {
+  const uint32_t crc_a = crc32(0L, reinterpret_cast<const Bytef*>("hello"), 5);
+  const uint32_t crc_b = crc32(0L, reinterpret_cast<const Bytef*>("world!"), 6);
+  std::string out;
+  const auto local = [&](const std::string& name, uint16_t flags, uint32_t crc, uint32_t size,
+                         const std::string& extra) {
+    zip64_put(out, 0x04034b50, 4);
+    zip64_put(out, 45, 2);
+    zip64_put(out, flags, 2);
+    zip64_put(out, 0, 2);  // stored
+    zip64_put(out, 0, 4);  // time, date
+    zip64_put(out, crc, 4);
+    zip64_put(out, size, 4);
+    zip64_put(out, size, 4);
+    zip64_put(out, name.size(), 2);
+    zip64_put(out, extra.size(), 2);
+    out += name + extra;
+  };
+  std::string extra_a;  // ZIP64 extra field of a's local header: both sizes
+  zip64_put(extra_a, 1, 2);
+  zip64_put(extra_a, 16, 2);
+  zip64_put(extra_a, 5, 8);
+  zip64_put(extra_a, 5, 8);
+  local("m/a.txt", 0, crc_a, 0xFFFFFFFF, extra_a);
+  out += "hello";
+  const uint64_t offset_b = out.size();
+  local(local_name_b, 0x0008, 0, 0, "");
+  out += "world!";
+  zip64_put(out, 0x08074b50, 4);
+  zip64_put(out, crc_b, 4);
+  zip64_put(out, 6, 4);
+  zip64_put(out, 6, 4);
+  const uint64_t directory = out.size();
+  const auto central = [&](const std::string& name, uint16_t flags, uint32_t crc, uint32_t size,
+                           uint32_t offset, const std::string& extra) {
+    zip64_put(out, 0x02014b50, 4);
+    zip64_put(out, (3 << 8) | 45, 2);
+    zip64_put(out, 45, 2);
+    zip64_put(out, flags, 2);
+    zip64_put(out, 0, 2);
+    zip64_put(out, 0, 4);
+    zip64_put(out, crc, 4);
+    zip64_put(out, size, 4);
+    zip64_put(out, size, 4);
+    zip64_put(out, name.size(), 2);
+    zip64_put(out, extra.size(), 2);
+    zip64_put(out, 0, 2);  // comment
+    zip64_put(out, 0, 2);  // disk
+    zip64_put(out, 0, 2);  // internal attributes
+    zip64_put(out, 0100644u << 16, 4);
+    zip64_put(out, offset, 4);
+    out += name + extra;
+  };
+  std::string central_extra_a;  // sizes and offset, in that order
+  zip64_put(central_extra_a, 1, 2);
+  zip64_put(central_extra_a, 24, 2);
+  zip64_put(central_extra_a, 5, 8);
+  zip64_put(central_extra_a, 5, 8);
+  zip64_put(central_extra_a, 0, 8);
+  central("m/a.txt", 0, crc_a, 0xFFFFFFFF, 0xFFFFFFFF, central_extra_a);
+  central("m/b.txt", 0x0008, crc_b, 6, static_cast<uint32_t>(offset_b), "");
+  const uint64_t directory_size = out.size() - directory, record = out.size();
+  zip64_put(out, 0x06064b50, 4);
+  zip64_put(out, 44, 8);
+  zip64_put(out, 45, 2);
+  zip64_put(out, 45, 2);
+  zip64_put(out, 0, 4);
+  zip64_put(out, 0, 4);
+  zip64_put(out, 2, 8);
+  zip64_put(out, 2, 8);
+  zip64_put(out, directory_size, 8);
+  zip64_put(out, directory, 8);
+  zip64_put(out, 0x07064b50, 4);
+  zip64_put(out, 0, 4);
+  zip64_put(out, record, 8);
+  zip64_put(out, 1, 4);
+  zip64_put(out, 0x06054b50, 4);
+  zip64_put(out, 0, 4);
+  zip64_put(out, 0xFFFFFFFF, 4);  // entries on this disk, in all
+  zip64_put(out, 0xFFFFFFFF, 4);  // central directory size
+  zip64_put(out, 0xFFFFFFFF, 4);  // and offset
+  zip64_put(out, 0, 2);
+  return out;
+}
+
+TEST(ZipArchive, Zip64RecordsAndDataDescriptorsAreRead) {
+  testing::TempDir dir;
+  zip_write_file(dir / "a.zip", zip64_archive());
+  const ZipReader reader(dir / "a.zip");
+  ASSERT_EQ(reader.entries().size(), 2u);
+  EXPECT_EQ(reader.entries()[0].size, 5u);
+  EXPECT_EQ(reader.entries()[0].local_header_offset, 0u);
+  EXPECT_NO_THROW(reader.verify());
+  EXPECT_EQ(reader.extract_all(dir / "out"), 2u);
+  EXPECT_EQ(zip_read_file(dir / "out" / "m" / "a.txt"), "hello");
+  EXPECT_EQ(zip_read_file(dir / "out" / "m" / "b.txt"), "world!");
+}
+
+TEST(ZipArchive, VerifyComparesEveryLocalHeaderWithTheCentralDirectory) {
+  testing::TempDir dir;
+  zip_write_file(dir / "a.zip", zip64_archive("m/c.txt"));
+  EXPECT_THAT(error_of([&] { ZipReader(dir / "a.zip").verify(); }),
+              HasSubstr("a.zip: entry 'm/b.txt': its local header's name differs from the "
+                        "central directory's (truncated or corrupt archive)"));
+  // The data descriptor's CRC.
+  std::string bytes = zip64_archive();
+  const size_t descriptor = bytes.find("world!") + 6;
+  ASSERT_EQ(zip_le32(bytes, descriptor), 0x08074b50u);
+  bytes[descriptor + 4] = static_cast<char>(bytes[descriptor + 4] ^ 1);
+  zip_write_file(dir / "b.zip", bytes);
+  EXPECT_THAT(error_of([&] { ZipReader(dir / "b.zip").verify(); }),
+              HasSubstr("entry 'm/b.txt': its data descriptor's CRC-32 differs from the "
+                        "central directory's"));
+}
+
 }  // namespace
 }  // namespace medseg

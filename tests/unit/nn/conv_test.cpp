@@ -2,8 +2,11 @@
 // computed as a matrix product, and the instance norm handed out as a tensor of its own.
 #include "medseg/nn/conv.h"
 
+#include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+
+#include "medseg/core/error.h"
 
 namespace medseg {
 namespace {
@@ -60,6 +63,54 @@ TEST(Conv, UpsamplingIsTheTransposedConvolutionIn2DAnd3DWithAndWithoutBias) {
     ASSERT_EQ(ours.output.sizes(), reference.output.sizes());
     expect_close(ours, reference);
   }
+}
+
+TEST(Conv, UpsamplingConcatenatedWithTheSkipIsTheCatOfTheTransposedConvolutionAndTheSkip) {
+  for (const std::vector<int64_t>& kernel :
+       {std::vector<int64_t>{2, 2}, std::vector<int64_t>{1, 2, 2}, std::vector<int64_t>{2, 3, 1}}) {
+    torch::manual_seed(6);
+    Conv up(ConvOptions(6, 4, kernel).stride(kernel).transposed(true));
+    {
+      torch::NoGradGuard no_grad;
+      up->bias.normal_();
+    }
+    std::vector<int64_t> input_shape = {2, 6}, skip_shape = {2, 3};
+    for (size_t axis = 0; axis < kernel.size(); ++axis) {
+      input_shape.push_back(static_cast<int64_t>(3 + axis));
+      skip_shape.push_back(static_cast<int64_t>(3 + axis) * kernel[axis]);
+    }
+    const at::Tensor x = torch::randn(input_shape);
+    const at::Tensor skip = torch::randn(skip_shape).requires_grad_();
+    const std::vector<int64_t> zeros(kernel.size(), 0), ones(kernel.size(), 1);
+    const auto concatenated = [&](bool ours) {
+      return [&, ours](const at::Tensor& in) {
+        if (ours) return up->forward_concat(in, skip);
+        return at::cat(
+            {at::convolution(in, up->weight, up->bias, kernel, zeros, ones, true, zeros, 1), skip},
+            1);
+      };
+    };
+    skip.mutable_grad() = at::Tensor();
+    const Gradients reference = run(concatenated(false), x, up->weight, up->bias);
+    const at::Tensor reference_skip_grad = skip.grad().clone();
+    skip.mutable_grad() = at::Tensor();
+    const Gradients ours = run(concatenated(true), x, up->weight, up->bias);
+    ASSERT_EQ(ours.output.sizes(), reference.output.sizes());
+    expect_close(ours, reference);
+    EXPECT_TRUE(torch::allclose(skip.grad(), reference_skip_grad, 1e-6, 1e-6));
+    EXPECT_TRUE(ours.output.is_contiguous());
+
+    // In bfloat16 inference, bit for bit the concatenation of the upsampling alone.
+    c10::InferenceMode inference;
+    const at::Tensor xb = x.to(torch::kBFloat16), skipb = skip.detach().to(torch::kBFloat16);
+    EXPECT_TRUE(up->forward_concat(xb, skipb).equal(at::cat({up(xb), skipb}, 1)));
+  }
+}
+
+TEST(Conv, UpsamplingConcatenationRejectsASkipOfAnotherShape) {
+  Conv up(ConvOptions(2, 2, {2, 2, 2}).stride({2, 2, 2}).transposed(true));
+  const at::Tensor x = torch::randn({1, 2, 2, 2, 2});
+  EXPECT_THROW(up->forward_concat(x, torch::randn({1, 2, 4, 4, 5})), Error);
 }
 
 TEST(InstanceNorm, EqualsATenInstanceNormAndIsNoViewSoInPlaceActivationsStayCheap) {
