@@ -10,14 +10,18 @@
 namespace medseg {
 namespace {
 
-int64_t ceil_half(int64_t n) { return n / 2 + n % 2; }
+int64_t ceil_half(int64_t n) {
+  return n / 2 + n % 2;
+}
 
 std::vector<int64_t> random_row(const at::Tensor& locations, Rng& rng) {
   const at::Tensor voxel = locations[uniform_int(rng, 0, locations.size(0) - 1)].contiguous();
   return std::vector<int64_t>(voxel.data_ptr<int64_t>(), voxel.data_ptr<int64_t>() + voxel.numel());
 }
 
-bool has_rows(const at::Tensor& t) { return t.defined() && t.size(0) > 0; }
+bool has_rows(const at::Tensor& t) {
+  return t.defined() && t.size(0) > 0;
+}
 
 // The voxel a sample is centred on: forced, one of a random present foreground class (else an
 // annotated voxel); not forced, an annotated voxel when the case lists them; nullopt: uniform.
@@ -34,7 +38,9 @@ std::optional<std::vector<int64_t>> choose_center(const TrainingCase& c, bool fo
   return std::nullopt;
 }
 
-std::vector<int64_t> spatial_shape(const at::Tensor& t) { return t.sizes().slice(1).vec(); }
+std::vector<int64_t> spatial_shape(const at::Tensor& t) {
+  return t.sizes().slice(1).vec();
+}
 
 }  // namespace
 
@@ -54,7 +60,8 @@ std::vector<int64_t> region_start(const std::vector<int64_t>& shape,
     if (need_to_pad + shape[d] < size[d]) need_to_pad = size[d] - shape[d];
     const int64_t lower = -ceil_half(need_to_pad);
     const int64_t upper = shape[d] + ceil_half(need_to_pad) - size[d];
-    start[d] = center ? std::max(lower, (*center)[d] - size[d] / 2) : uniform_int(rng, lower, upper);
+    start[d] =
+        center ? std::max(lower, (*center)[d] - size[d] / 2) : uniform_int(rng, lower, upper);
   }
   return start;
 }
@@ -119,7 +126,8 @@ Patch sample_patch(const TrainingCase& c, const PatchSamplerOptions& options, bo
 void validate_sampler_options(const PatchSamplerOptions& o) {
   const std::string where = "patch sampler";
   if (o.patch_size.size() < 2 || o.patch_size.size() > 3)
-    throw Error(where, "patch size must have 2 or 3 axes, got " + std::to_string(o.patch_size.size()));
+    throw Error(where,
+                "patch size must have 2 or 3 axes, got " + std::to_string(o.patch_size.size()));
   if (o.sampled_size.size() != o.patch_size.size())
     throw Error(where, "sampled size has " + std::to_string(o.sampled_size.size()) +
                            " axes, the patch size " + std::to_string(o.patch_size.size()));

@@ -23,8 +23,9 @@ BatchOptions batch_options(const ConfigurationPlan& c, const AugmentationOptions
 
 }  // namespace
 
-BatchOptions training_batch_options(const ConfigurationPlan& c, const AugmentationSettings& settings,
-                                    bool deep_supervision, std::optional<int> ignore_label) {
+BatchOptions training_batch_options(const ConfigurationPlan& c,
+                                    const AugmentationSettings& settings, bool deep_supervision,
+                                    std::optional<int> ignore_label) {
   BatchOptions o =
       batch_options(c, reference_augmentation(c, settings), deep_supervision, ignore_label);
   for (std::size_t channel = 0; channel < c.use_mask_for_norm.size(); ++channel)
@@ -39,7 +40,8 @@ BatchOptions validation_batch_options(const ConfigurationPlan& c, bool deep_supe
 
 void validate_batch_options(const BatchOptions& o) {
   if (o.batch_size < 1)
-    throw Error("batch options", "batch size must be at least 1, got " + std::to_string(o.batch_size));
+    throw Error("batch options",
+                "batch size must be at least 1, got " + std::to_string(o.batch_size));
   validate_sampler_options(o.sampler);
   const int64_t dims = static_cast<int64_t>(o.sampler.patch_size.size());
   for (const int64_t axis : o.augmentation.mirror.axes)
@@ -48,7 +50,8 @@ void validate_batch_options(const BatchOptions& o) {
                                        " does not exist in a patch of " + std::to_string(dims) +
                                        " axes");
   for (const int64_t channel : o.mask_channels)
-    if (channel < 0) throw Error("batch options", "mask channel " + std::to_string(channel) + " is negative");
+    if (channel < 0)
+      throw Error("batch options", "mask channel " + std::to_string(channel) + " is negative");
 }
 
 Batch sample_batch(const CaseSource& source, const BatchOptions& o, uint64_t seed, int64_t index) {
@@ -76,29 +79,33 @@ Batch sample_batch(const CaseSource& source, const BatchOptions& o, uint64_t see
 }
 
 void finish_batch(Batch& batch, const BatchOptions& o) {
-  if (batch.finished()) throw Error("training batch", "batch " + std::to_string(batch.index) + " is already finished");
+  if (batch.finished())
+    throw Error("training batch", "batch " + std::to_string(batch.index) + " is already finished");
   std::vector<Rng> rngs = sample_rngs(batch.seed, batch.index, batch.data.size(0));
   augment(batch.data, batch.seg, o.augmentation, o.sampler.patch_size, rngs);
   const at::Tensor outside = batch.seg < 0;
   for (const int64_t channel : o.mask_channels) {
     if (channel >= batch.data.size(1))
-      throw Error("training batch", "mask channel " + std::to_string(channel) + " of a batch with " +
-                                        std::to_string(batch.data.size(1)) + " channels");
+      throw Error("training batch", "mask channel " + std::to_string(channel) +
+                                        " of a batch with " + std::to_string(batch.data.size(1)) +
+                                        " channels");
     batch.data.select(1, channel).masked_fill_(outside.select(1, 0), 0.0);
   }
   at::Tensor labels = batch.seg.masked_fill(outside, 0);
   if (!o.previous_stage_values.empty()) {
     if (labels.size(1) != 2)
-      throw Error("training batch", "a cascade batch needs the previous stage's segmentation "
-                                    "(seg channel 1); batch " + std::to_string(batch.index) +
-                                    " has none");
+      throw Error("training batch",
+                  "a cascade batch needs the previous stage's segmentation "
+                  "(seg channel 1); batch " +
+                      std::to_string(batch.index) + " has none");
     at::Tensor onehot = one_hot_channels(labels.narrow(1, 1, 1), o.previous_stage_values);
     augment_previous_stage(onehot, o.cascade, rngs);
     batch.data = at::cat({batch.data, onehot.to(batch.data.scalar_type())}, 1);
     labels = labels.narrow(1, 0, 1).contiguous();
   } else if (labels.size(1) != 1) {
-    throw Error("training batch", "the cases carry a previous stage's segmentation, but the "
-                                  "configuration is no cascade stage");
+    throw Error("training batch",
+                "the cases carry a previous stage's segmentation, but the "
+                "configuration is no cascade stage");
   }
   batch.seg = at::Tensor();
   batch.targets = o.target_scales.empty() ? std::vector<at::Tensor>{labels}

@@ -24,8 +24,8 @@ void validate_location_list(const at::Tensor& locations, const at::Tensor& shape
                            (locations.defined() ? sizes_text(locations) : "undefined"));
   if (locations.size(0) == 0) return;
   if ((locations < 0).any().item<bool>() || (locations >= shape).any().item<bool>())
-    throw Error(where, what + " has a coordinate outside the volume of spatial size " +
-                           sizes_text(shape));
+    throw Error(where,
+                what + " has a coordinate outside the volume of spatial size " + sizes_text(shape));
 }
 
 void validate_locations(const TrainingCase& c, const std::string& where) {
@@ -43,10 +43,11 @@ void validate_training_case(const TrainingCase& c) {
   const std::string where = "case " + c.id;
   if (!c.data.defined() || c.data.scalar_type() != at::kFloat || c.data.dim() < 3 ||
       c.data.dim() > 4)
-    throw Error(where, "data must be float32 (channels, spatial...) with 2 or 3 spatial axes, got " +
-                           (c.data.defined() ? std::string(c10::toString(c.data.scalar_type())) +
-                                                   " " + sizes_text(c.data)
-                                             : "undefined"));
+    throw Error(where,
+                "data must be float32 (channels, spatial...) with 2 or 3 spatial axes, got " +
+                    (c.data.defined() ? std::string(c10::toString(c.data.scalar_type())) + " " +
+                                            sizes_text(c.data)
+                                      : "undefined"));
   if (!c.seg.defined() || c.seg.scalar_type() != at::kShort || c.seg.dim() != c.data.dim() ||
       c.seg.size(0) != 1 || c.seg.sizes().slice(1) != c.data.sizes().slice(1))
     throw Error(where, "seg must be int16 (1, spatial...) with the data's spatial sizes; data is " +
@@ -54,8 +55,8 @@ void validate_training_case(const TrainingCase& c) {
                            (c.seg.defined() ? std::string(c10::toString(c.seg.scalar_type())) +
                                                   " " + sizes_text(c.seg)
                                             : "undefined"));
-  if (c.previous_stage.defined() &&
-      (c.previous_stage.scalar_type() != at::kShort || !c.previous_stage.sizes().equals(c.seg.sizes())))
+  if (c.previous_stage.defined() && (c.previous_stage.scalar_type() != at::kShort ||
+                                     !c.previous_stage.sizes().equals(c.seg.sizes())))
     throw Error(where, "the previous stage's segmentation must be int16 shaped like seg " +
                            sizes_text(c.seg) + ", got " +
                            std::string(c10::toString(c.previous_stage.scalar_type())) + " " +

@@ -7,8 +7,8 @@
 
 #include "medseg/core/error.h"
 #include "medseg/core/log.h"
-#include "medseg/core/progress.h"
 #include "medseg/core/parallel.h"
+#include "medseg/core/progress.h"
 #include "medseg/io/image.h"
 #include "medseg/io/label_values.h"
 
@@ -88,7 +88,8 @@ std::vector<uint8_t> label_mask(const at::Tensor& labels, const std::vector<int>
 void warn_unknown_labels(const LabelVolume& ref, const LabelVolume& pred, const fs::path& pred_file,
                          const std::vector<EvaluatedLabel>& labels) {
   std::vector<int> known{0};
-  for (const EvaluatedLabel& label : labels) known.insert(known.end(), label.values.begin(), label.values.end());
+  for (const EvaluatedLabel& label : labels)
+    known.insert(known.end(), label.values.begin(), label.values.end());
   const at::Tensor ref_values = std::get<0>(at::_unique(ref.labels));
   for (int64_t i = 0; i < ref_values.numel(); ++i) known.push_back(ref_values[i].item<int>());
   const std::vector<int64_t> unknown = unknown_label_values(pred.labels, known);
@@ -96,8 +97,9 @@ void warn_unknown_labels(const LabelVolume& ref, const LabelVolume& pred, const 
   std::string listed;
   for (std::size_t i = 0; i < unknown.size() && i < 8; ++i)
     listed += (i ? ", " : "") + std::to_string(unknown[i]);
-  log().warn("{}: label value(s) {} are in neither the reference nor the evaluated labels: not scored",
-             pred_file.string(), listed);
+  log().warn(
+      "{}: label value(s) {} are in neither the reference nor the evaluated labels: not scored",
+      pred_file.string(), listed);
 }
 
 CaseEvaluation evaluate_case(const std::string& id, const fs::path& ref_file,

@@ -52,10 +52,12 @@ std::vector<int> resolve_folds(const fs::path& model_dir, const std::vector<int>
     throw Error(model_dir.string(), "model folder has no fold_<k> or fold_all folder");
   }
   for (int fold : requested) {
-    const bool found = fold == kFoldAll ? has_all : std::binary_search(present.begin(), present.end(), fold);
+    const bool found =
+        fold == kFoldAll ? has_all : std::binary_search(present.begin(), present.end(), fold);
     if (!found)
-      throw Error(model_dir.string(), "fold " + (fold == kFoldAll ? std::string("all") : std::to_string(fold)) +
-                                          " not found (no folder " + fold_folder_name(fold) + ")");
+      throw Error(model_dir.string(),
+                  "fold " + (fold == kFoldAll ? std::string("all") : std::to_string(fold)) +
+                      " not found (no folder " + fold_folder_name(fold) + ")");
   }
   return requested;
 }

@@ -10,8 +10,8 @@
 namespace medseg {
 
 struct ComponentLabels {
-  at::Tensor labels;            // int32, same shape: 0 outside the mask, 1..n per component
-  std::vector<int64_t> sizes;   // voxels of component i + 1 at index i
+  at::Tensor labels;           // int32, same shape: 0 outside the mask, 1..n per component
+  std::vector<int64_t> sizes;  // voxels of component i + 1 at index i
 };
 
 // mask: bool (or any dtype, nonzero = inside), 2D (y, x) or 3D (z, y, x). Components are

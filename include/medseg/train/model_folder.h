@@ -26,7 +26,8 @@ struct FoldPaths {
 };
 
 // <work_dir>/models/<configuration>
-std::filesystem::path model_folder(const std::filesystem::path& work_dir, const std::string& configuration);
+std::filesystem::path model_folder(const std::filesystem::path& work_dir,
+                                   const std::string& configuration);
 
 // <model_dir>/predicted_next_stage/<next_configuration>: a 3d_lowres model's segmentations of
 // its validation cases on the next stage's grid (the reference's predicted_next_stage).
