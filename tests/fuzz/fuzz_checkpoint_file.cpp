@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "fuzz_checkpoint_readers.h"
 #include "fuzz_support.h"
 #include "medseg/nn/checkpoint.h"
 #include "medseg/train/training_state.h"
@@ -18,15 +19,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using medseg::fuzz::expect_error_or_success;
   const auto path = medseg::fuzz::write_input(data, size, "checkpoint_latest.pt");
-  expect_error_or_success([&] { medseg::read_checkpoint_meta(path); });
-  expect_error_or_success([&] {
-    torch::nn::Linear network(2, 3);
-    torch::optim::SGD optimizer(network->parameters(),
-                                torch::optim::SGDOptions(0.01).momentum(0.9));
-    const nlohmann::json meta = medseg::load_checkpoint(path, *network, &optimizer);
-    medseg::checkpoint_record_from_meta(meta, path.string());
-  });
+  medseg::fuzz::read_checkpoint_as_training_does(path);
   return 0;
 }
