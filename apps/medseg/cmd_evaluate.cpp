@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -29,6 +30,7 @@ struct EvaluateArgs {
   std::vector<std::string> nsd_tolerance_per_label;  // "LABEL:MM"
   int threads = -1;                                  // -1: the global --threads
   std::string file_ending;
+  std::optional<int> ignore_label;
 };
 
 double parse_millimetres(const std::string& text, const std::string& item) {
@@ -65,12 +67,20 @@ EvaluationOptions to_options(const EvaluateArgs& args, const GlobalOptions& glob
     const DatasetInfo info = read_dataset_json(args.dataset_json);
     o.labels = labels_from_dataset(info);
     o.file_ending = info.file_ending;
+    o.ignore_label = info.ignore_label;
   } else {
     if (std::set<int>(args.labels.begin(), args.labels.end()).size() != args.labels.size())
       throw UsageError("--labels", "a label value is listed twice");
     o.labels = labels_from_values(args.labels);
   }
   if (!args.file_ending.empty()) o.file_ending = args.file_ending;
+  if (args.ignore_label) {
+    if (o.ignore_label && *o.ignore_label != *args.ignore_label)
+      throw UsageError("--ignore-label", std::to_string(*args.ignore_label) + " differs from " +
+                                             args.dataset_json + "'s ignore label " +
+                                             std::to_string(*o.ignore_label));
+    o.ignore_label = args.ignore_label;
+  }
   o.nsd_tolerance_mm = args.nsd_tolerance;
   o.nsd_tolerance_per_label = parse_tolerances(args.nsd_tolerance_per_label);
   o.threads = args.threads >= 0 ? args.threads : global.threads;
@@ -121,6 +131,10 @@ void add_evaluate_command(CLI::App& app, const GlobalOptions& global) {
       ->delimiter(',');
   cmd->add_option("-j,--jobs", args->threads, "Cases evaluated in parallel (default: --threads)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option_function<int>(
+      "--ignore-label", [args](const int& value) { args->ignore_label = value; },
+      "Leave out voxels whose reference has this value (default: dataset.json's \"ignore\" "
+      "label)");
   cmd->add_option("--file-ending", args->file_ending,
                   "File ending of the label maps (default .nii.gz, or dataset.json's)");
   cmd->callback([args, &global] {

@@ -7,19 +7,45 @@
 namespace medseg {
 namespace {
 
-std::vector<double> gaussian_kernel(double sigma) {
+// scipy.ndimage's kernel: taps out to int(4 sigma + 0.5) voxels.
+std::vector<double> scipy_kernel(double sigma) {
   const int radius = static_cast<int>(4.0 * sigma + 0.5);
   std::vector<double> weights;
-  double sum = 0.0;
-  for (int i = -radius; i <= radius; ++i) {
+  for (int i = -radius; i <= radius; ++i)
     weights.push_back(std::exp(-0.5 * i * i / (sigma * sigma)));
-    sum += weights.back();
-  }
-  for (double& w : weights) w /= sum;
   return weights;
 }
 
-// x padded by `radius` on `axis`, scipy 'reflect' or zeros.
+// batchgeneratorsv2's _round_to_nearest_odd (Python's round: halves to even).
+int64_t round_to_nearest_odd(double n) {
+  const auto rounded = static_cast<int64_t>(std::nearbyint(n));
+  if (rounded % 2 != 0) return rounded;
+  return n - static_cast<double>(rounded) >= 0 ? rounded + 1 : rounded - 1;
+}
+
+// batchgeneratorsv2's _build_kernel(sigma, truncate=6) as blur_dimension calls it: the odd size
+// nearest to 6 sigma + 0.5, taps at integer offsets about the centre.
+std::vector<double> augmentation_kernel(double sigma) {
+  const int64_t radius = std::max<int64_t>(0, (round_to_nearest_odd(6.0 * sigma + 0.5) - 1) / 2);
+  std::vector<double> weights;
+  for (int64_t i = -radius; i <= radius; ++i)
+    weights.push_back(std::exp(-0.5 * static_cast<double>(i * i) / (sigma * sigma)));
+  return weights;
+}
+
+// Index i in [-radius, n + radius) folded into [0, n).
+int64_t fold_index(int64_t i, int64_t n, BlurBorder border) {
+  if (border == BlurBorder::kMirror) {  // c b | a b c | b a: period 2 (n - 1)
+    if (n == 1) return 0;
+    const int64_t period = 2 * (n - 1);
+    const int64_t m = ((i % period) + period) % period;
+    return m < n ? m : period - m;
+  }
+  const int64_t m = ((i % (2 * n)) + 2 * n) % (2 * n);  // b a | a b c | c b: period 2 n
+  return m < n ? m : 2 * n - 1 - m;
+}
+
+// x padded by `radius` on `axis`: mirrored, reflected or zeros.
 at::Tensor pad_axis(const at::Tensor& x, int64_t axis, int64_t radius, BlurBorder border) {
   const int64_t n = x.size(axis);
   if (border == BlurBorder::kZero) {
@@ -29,15 +55,16 @@ at::Tensor pad_axis(const at::Tensor& x, int64_t axis, int64_t radius, BlurBorde
     return at::constant_pad_nd(x, pad, 0);
   }
   std::vector<int64_t> index;
-  for (int64_t i = -radius; i < n + radius; ++i) {
-    int64_t m = ((i % (2 * n)) + 2 * n) % (2 * n);
-    index.push_back(m < n ? m : 2 * n - 1 - m);
-  }
+  for (int64_t i = -radius; i < n + radius; ++i) index.push_back(fold_index(i, n, border));
   return x.index_select(axis, torch::tensor(index, x.options().dtype(at::kLong)));
 }
 
-at::Tensor smooth_axis(const at::Tensor& x, int64_t axis, double sigma, BlurBorder border) {
-  const std::vector<double> weights = gaussian_kernel(sigma);
+// x convolved along `axis` with `weights` (odd count, normalized here).
+at::Tensor smooth_axis(const at::Tensor& x, int64_t axis, std::vector<double> weights,
+                       BlurBorder border) {
+  double sum = 0.0;
+  for (const double w : weights) sum += w;
+  for (double& w : weights) w /= sum;
   const int64_t radius = static_cast<int64_t>(weights.size() / 2);
   const int64_t n = x.size(axis);
   const at::Tensor padded = pad_axis(x, axis, radius, border);
@@ -54,7 +81,18 @@ at::Tensor gaussian_smooth(const at::Tensor& x, const std::vector<double>& sigma
   at::Tensor out = x.to(at::kFloat);
   const int64_t first = x.dim() - static_cast<int64_t>(sigmas.size());
   for (std::size_t d = 0; d < sigmas.size(); ++d)
-    if (sigmas[d] > 0) out = smooth_axis(out, first + static_cast<int64_t>(d), sigmas[d], border);
+    if (sigmas[d] > 0)
+      out = smooth_axis(out, first + static_cast<int64_t>(d), scipy_kernel(sigmas[d]), border);
+  return out.data_ptr() == x.data_ptr() ? out.clone() : out;
+}
+
+at::Tensor augmentation_blur(const at::Tensor& x, const std::vector<double>& sigmas) {
+  at::Tensor out = x.to(at::kFloat);
+  const int64_t first = x.dim() - static_cast<int64_t>(sigmas.size());
+  for (std::size_t d = 0; d < sigmas.size(); ++d)
+    if (sigmas[d] > 0)
+      out = smooth_axis(out, first + static_cast<int64_t>(d), augmentation_kernel(sigmas[d]),
+                        BlurBorder::kMirror);
   return out.data_ptr() == x.data_ptr() ? out.clone() : out;
 }
 
@@ -64,9 +102,10 @@ void gaussian_blur(at::Tensor& data, const GaussianBlurOptions& o, std::vector<R
     if (!chance(rngs[b], o.probability)) continue;
     for (int64_t c = 0; c < data.size(1); ++c) {
       if (!chance(rngs[b], o.p_per_channel)) continue;
-      const double sigma = uniform(rngs[b], o.sigma_min, o.sigma_max);
+      std::vector<double> sigmas(dims);
+      for (double& sigma : sigmas) sigma = uniform(rngs[b], o.sigma_min, o.sigma_max);
       at::Tensor channel = data[b][c];
-      channel.copy_(gaussian_smooth(channel, std::vector<double>(dims, sigma)));
+      channel.copy_(augmentation_blur(channel, sigmas));
     }
   }
 }

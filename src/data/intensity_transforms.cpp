@@ -23,7 +23,7 @@ void brightness(at::Tensor& data, const BrightnessOptions& o, std::vector<Rng>& 
   for (int64_t b = 0; b < data.size(0); ++b) {
     if (!chance(rngs[b], o.probability)) continue;
     for (int64_t c = 0; c < data.size(1); ++c)
-      data[b][c].mul_(uniform(rngs[b], o.multiplier_min, o.multiplier_max));
+      data[b][c].mul_(factor_around_one(rngs[b], o.multiplier_min, o.multiplier_max));
   }
 }
 
@@ -47,11 +47,11 @@ void gamma(at::Tensor& data, const GammaOptions& o, std::vector<Rng>& rngs) {
     for (int64_t c = 0; c < data.size(1); ++c) {
       at::Tensor out = data[b][c];
       at::Tensor x = o.invert ? -out : out.clone();
-      const at::Tensor mean = x.mean(), sd = x.std(/*unbiased=*/false);
+      const at::Tensor mean = x.mean(), sd = x.std();
       const double g = factor_around_one(rngs[b], o.gamma_min, o.gamma_max);
-      const at::Tensor lo = x.min(), range = x.max() - lo + kEpsilon;
-      x = ((x - lo) / range).pow(g) * range + lo;
-      x = (x - x.mean()) / (x.std(/*unbiased=*/false) + 1e-8) * sd + mean;
+      const at::Tensor lo = x.min(), range = x.max() - lo;
+      x = ((x - lo) / at::clamp_min(range, kEpsilon)).pow(g) * range + lo;
+      x = (x - x.mean()) * (sd / at::clamp_min(x.std(), kEpsilon)) + mean;
       out.copy_(o.invert ? -x : x);
     }
   }

@@ -17,15 +17,17 @@ at::Tensor resample_channel(const at::Tensor& channel, double zoom,
   const std::vector<int64_t> shape = channel.sizes().vec();
   std::vector<int64_t> low(shape.size());
   for (std::size_t d = 0; d < shape.size(); ++d) {
-    const bool ignored =
-        std::find(ignore_axes.begin(), ignore_axes.end(), static_cast<int64_t>(d)) !=
-        ignore_axes.end();
-    low[d] = ignored ? shape[d] : std::max<int64_t>(1, static_cast<int64_t>(std::nearbyint(shape[d] * zoom)));
+    const bool ignored = std::find(ignore_axes.begin(), ignore_axes.end(),
+                                   static_cast<int64_t>(d)) != ignore_axes.end();
+    low[d] = ignored ? shape[d]
+                     : std::max<int64_t>(1, static_cast<int64_t>(std::nearbyint(shape[d] * zoom)));
   }
   const at::Tensor down = resize_nearest_exact(channel, low).unsqueeze(0).unsqueeze(0);
   auto up = F::InterpolateFuncOptions().size(shape).align_corners(false);
-  if (shape.size() == 3) up.mode(torch::kTrilinear);
-  else up.mode(torch::kBicubic);
+  if (shape.size() == 3)
+    up.mode(torch::kTrilinear);
+  else
+    up.mode(torch::kBilinear);
   return F::interpolate(down, up).squeeze(0).squeeze(0);
 }
 

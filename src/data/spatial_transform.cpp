@@ -45,11 +45,11 @@ Matrix identity(int64_t n) {
   return m;
 }
 
-// Rx * Ry * Rz as batchgenerators' rotate_coords_3d builds it (coords are row vectors there).
+// Rz * Ry * Rx as batchgeneratorsv2's create_affine_matrix_3d builds it; 2D: one rotation.
 Matrix rotation_matrix(const std::vector<double>& angles, int64_t dims) {
   Matrix r = identity(dims);
   for (std::size_t a = 0; a < angles.size() && (dims == 3 || a == 0); ++a)
-    r = multiply(r, rotation_about(static_cast<int>(a), angles[a], dims), dims);
+    r = multiply(rotation_about(static_cast<int>(a), angles[a], dims), r, dims);
   return r;
 }
 
@@ -66,7 +66,8 @@ std::vector<at::Tensor> elastic_offsets(const SpatialParams& p, const std::vecto
     const at::Tensor noise = at::rand(field_size, generator, at::TensorOptions(at::kFloat)) * 2 - 1;
     offsets[d] = gaussian_smooth(noise.to(options.device()),
                                  std::vector<double>(field_size.size(), p.elastic_sigma),
-                                 BlurBorder::kZero) * p.elastic_alpha;
+                                 BlurBorder::kZero) *
+                 p.elastic_alpha;
   }
   return offsets;
 }
@@ -109,6 +110,39 @@ at::Tensor centre_crop(const at::Tensor& x, const std::vector<int64_t>& patch) {
   return out;
 }
 
+// One label channel read the reference's way (batchgeneratorsv2 0.3's SpatialTransform as
+// nnU-Net configures it): every label value present becomes a 0/1 mask, resampled linearly and
+// scored as float16(1000 x weight); the value with the top score wins, ties going to the value
+// of the nearest neighbour when it is one of the tied ones, else to the lowest. "No data" (-1:
+// the sampler's padding, and everything outside the sampled region) competes as the value -1.
+// resample maps a float (sampled...) mask to (patch...); nearest reads the labels themselves
+// (-1 outside).
+template <typename Resample, typename Nearest>
+at::Tensor interpolate_labels(const at::Tensor& seg, const Resample& resample,
+                              const Nearest& nearest) {
+  // float16 has a spacing of 0.5 at 1000: near ties become exact ties, as in the reference.
+  const auto score = [](const at::Tensor& weight) {
+    return (weight * 1000.0).to(at::kHalf).to(at::kFloat);
+  };
+  const at::Tensor nn = nearest(seg);
+  at::Tensor best = score(1.0 - resample((seg != -1).to(at::kFloat)));
+  at::Tensor label = at::full(nn.sizes(), -1, nn.options());
+  at::Tensor nn_score = at::where(nn == -1, best, at::full({}, -INFINITY, best.options()));
+  const at::Tensor values =
+      std::get<0>(at::_unique(seg, /*sorted=*/true)).to(at::kCPU).to(at::kLong);
+  for (int64_t i = 0; i < values.numel(); ++i) {
+    const int64_t value = values[i].item<int64_t>();
+    if (value == -1) continue;
+    const at::Tensor current = score(resample((seg == value).to(at::kFloat)));
+    const at::Tensor is_nn = nn == value;
+    nn_score = at::where(is_nn, current, nn_score);
+    const at::Tensor higher = current > best;
+    best = at::maximum(best, current);
+    label.masked_fill_(higher, value);
+  }
+  return at::where(nn_score == best, nn, label);
+}
+
 }  // namespace
 
 SpatialParams draw_spatial_params(const SpatialTransformOptions& o, Rng& rng) {
@@ -121,12 +155,13 @@ SpatialParams draw_spatial_params(const SpatialTransformOptions& o, Rng& rng) {
   }
   if (chance(rng, o.p_rotation))
     for (const auto& [lo, hi] : o.rotation) p.angles.push_back(uniform(rng, lo, hi));
-  if (chance(rng, o.p_scaling)) p.scale = factor_around_one(rng, o.scaling.first, o.scaling.second);
+  // One factor for every axis, uniform in the range (the reference's p_synchronize_scaling 1).
+  if (chance(rng, o.p_scaling)) p.scale = uniform(rng, o.scaling.first, o.scaling.second);
   return p;
 }
 
 std::vector<double> spatial_matrix(const SpatialParams& p, int64_t dims, bool in_plane_only) {
-  Matrix m = transpose(rotation_matrix(p.angles, dims), dims);
+  Matrix m = rotation_matrix(p.angles, dims);
   for (int64_t i = in_plane_only ? 1 : 0; i < dims; ++i)
     for (int64_t j = 0; j < dims; ++j) m[i * dims + j] *= p.scale;
   return m;
@@ -145,16 +180,31 @@ std::pair<at::Tensor, at::Tensor> spatial_transform_sample(const at::Tensor& dat
   const std::vector<int64_t> sampled = data.sizes().slice(1).vec();
   const at::Tensor grid =
       sampling_grid(p, patch, sampled, in_plane_only, data.options().dtype(at::kFloat));
-  const auto sample = [&](const at::Tensor& x, bool nearest) {
-    auto options = F::GridSampleFuncOptions().padding_mode(torch::kZeros).align_corners(true);
-    if (nearest) options.mode(torch::kNearest);
-    else options.mode(torch::kBilinear);
+  // (channels, sampled...) -> (channels, patch...), linear, zeros outside.
+  const auto sample = [&](const at::Tensor& x) {
+    const auto options = F::GridSampleFuncOptions()
+                             .mode(torch::kBilinear)
+                             .padding_mode(torch::kZeros)
+                             .align_corners(true);
     return F::grid_sample(x.unsqueeze(0), grid, options).squeeze(0);
   };
-  const at::Tensor image = sample(data.to(at::kFloat), false);
-  // Labels are read shifted by one so that zero padding comes back as -1.
-  const at::Tensor labels = sample((seg + 1).to(at::kFloat), true).round_() - 1;
-  return {image, labels.to(seg.scalar_type())};
+  const at::Tensor image = sample(data.to(at::kFloat));
+  const auto nearest = [&](const at::Tensor& labels) {
+    const auto options = F::GridSampleFuncOptions()
+                             .mode(torch::kNearest)
+                             .padding_mode(torch::kZeros)
+                             .align_corners(true);
+    // Read shifted by one so that the zero padding comes back as -1.
+    const at::Tensor shifted = (labels + 1).to(at::kFloat).unsqueeze(0).unsqueeze(0);
+    return (F::grid_sample(shifted, grid, options).squeeze(0).squeeze(0).round_() - 1)
+        .to(labels.scalar_type());
+  };
+  std::vector<at::Tensor> channels;
+  for (int64_t c = 0; c < seg.size(0); ++c)
+    channels.push_back(interpolate_labels(
+        seg[c], [&](const at::Tensor& mask) { return sample(mask.unsqueeze(0)).squeeze(0); },
+        nearest));
+  return {image, at::stack(channels)};
 }
 
 void spatial_transform(at::Tensor& data, at::Tensor& seg, const SpatialTransformOptions& o,
@@ -180,8 +230,8 @@ std::vector<int64_t> initial_patch_size(const std::vector<int64_t>& patch,
   const int64_t dims = static_cast<int64_t>(patch.size());
   std::vector<double> extent(patch.begin(), patch.end());
   for (std::size_t a = 0; a < rotation.size() && (dims == 3 || a == 0); ++a) {
-    const double limit = std::min(M_PI / 2, std::max(std::abs(rotation[a].first),
-                                                     std::abs(rotation[a].second)));
+    const double limit =
+        std::min(M_PI / 2, std::max(std::abs(rotation[a].first), std::abs(rotation[a].second)));
     // Row vector times the rotation, as rotate_coords_{2,3}d.
     const Matrix r = transpose(rotation_about(static_cast<int>(a), limit, dims), dims);
     for (int64_t i = 0; i < dims; ++i) {

@@ -102,9 +102,20 @@ void warn_unknown_labels(const LabelVolume& ref, const LabelVolume& pred, const 
       pred_file.string(), listed);
 }
 
+// Every voxel whose reference is the ignore label leaves both masks; the overlap counts then
+// cover the annotated voxels only (tn included), as the reference's compute_tp_fp_fn_tn with
+// its ignore mask. Surface distances are measured between the annotated parts.
+void leave_out_ignored(const std::vector<uint8_t>& ignored, int64_t ignored_count,
+                       std::vector<uint8_t>& ref, std::vector<uint8_t>& pred) {
+  if (ignored_count == 0) return;
+  for (size_t i = 0; i < ignored.size(); ++i)
+    if (ignored[i]) ref[i] = pred[i] = 0;
+}
+
 CaseEvaluation evaluate_case(const std::string& id, const fs::path& ref_file,
                              const fs::path& pred_file, bool missing,
-                             const std::vector<EvaluatedLabel>& labels) {
+                             const std::vector<EvaluatedLabel>& labels,
+                             std::optional<int> ignore_label) {
   const LabelVolume ref = read_label_volume(ref_file);
   LabelVolume pred;
   if (missing) {
@@ -116,11 +127,20 @@ CaseEvaluation evaluate_case(const std::string& id, const fs::path& ref_file,
     warn_unknown_labels(ref, pred, pred_file, labels);
   }
   CaseEvaluation out{id, ref_file, pred_file, missing, {}};
+  std::vector<uint8_t> ignored;
+  int64_t ignored_count = 0;
+  if (ignore_label) {
+    ignored = label_mask(ref.labels, {*ignore_label});
+    for (const uint8_t v : ignored) ignored_count += v;
+  }
   for (const EvaluatedLabel& label : labels) {
-    const std::vector<uint8_t> r = label_mask(ref.labels, label.values);
-    const std::vector<uint8_t> p = label_mask(pred.labels, label.values);
-    out.metrics.push_back(
-        compute_label_metrics(r.data(), p.data(), ref.shape, ref.spacing, label.nsd_tolerance_mm));
+    std::vector<uint8_t> r = label_mask(ref.labels, label.values);
+    std::vector<uint8_t> p = label_mask(pred.labels, label.values);
+    leave_out_ignored(ignored, ignored_count, r, p);
+    LabelMetrics metrics =
+        compute_label_metrics(r.data(), p.data(), ref.shape, ref.spacing, label.nsd_tolerance_mm);
+    metrics.counts.tn -= ignored_count;
+    out.metrics.push_back(metrics);
   }
   return out;
 }
@@ -159,6 +179,12 @@ std::vector<EvaluatedLabel> resolve_labels(const EvaluationOptions& options) {
                                   "', which is not an evaluated label (labels: " + known + ")");
     it->nsd_tolerance_mm = tolerance;
   }
+  for (const auto& label : labels)
+    if (options.ignore_label && std::find(label.values.begin(), label.values.end(),
+                                          *options.ignore_label) != label.values.end())
+      throw Error("evaluate", "label " + label.key + " contains the ignore label " +
+                                  std::to_string(*options.ignore_label) +
+                                  ", whose voxels are left out of every metric");
   for (const auto& label : labels)
     if (!(label.nsd_tolerance_mm >= 0))
       throw Error("evaluate", "NSD tolerance of label " + label.key + " must be >= 0, got " +
@@ -206,9 +232,9 @@ EvaluationSummary evaluate_folders(const EvaluationOptions& options) {
   Progress progress("evaluate " + options.prediction_dir.filename().string(),
                     static_cast<int64_t>(ids.size()), case_loop_progress());
   parallel_for(ids.size(), options.threads, [&](size_t i) {
-    summary.cases[i] =
-        evaluate_case(ids[i], options.reference_dir / (ids[i] + ending),
-                      options.prediction_dir / (ids[i] + ending), missing[i], summary.labels);
+    summary.cases[i] = evaluate_case(ids[i], options.reference_dir / (ids[i] + ending),
+                                     options.prediction_dir / (ids[i] + ending), missing[i],
+                                     summary.labels, options.ignore_label);
     progress.advance();
   });
   compute_means(summary);

@@ -116,12 +116,13 @@ at::Tensor dice_bce_loss(const at::Tensor& logits, const at::Tensor& target,
   const at::Tensor float_target = region_target.to(logits.scalar_type());
   at::Tensor bce;
   if (mask.defined()) {
-    // Averaged over regions too (the reference divides by the voxel count only, which scales
-    // the BCE term by the number of regions whenever an ignore label is declared).
+    // Summed over regions and annotated voxels, divided by the annotated voxels (one mask
+    // channel), as the reference's DC_and_BCE_loss: with an ignore label the BCE term is the
+    // sum over regions of each region's mean, not their mean as without one.
     const at::Tensor m = mask.to(logits.scalar_type());
     const at::Tensor per_voxel = at::binary_cross_entropy_with_logits(
         logits, float_target, /*weight=*/{}, /*pos_weight=*/{}, at::Reduction::None);
-    bce = (per_voxel * m).sum() / at::clamp_min(m.sum() * regions, 1e-8);
+    bce = (per_voxel * m).sum() / at::clamp_min(m.sum(), 1e-8);
   } else {
     bce = at::binary_cross_entropy_with_logits(logits, float_target);
   }

@@ -60,6 +60,7 @@ EvaluationSummary evaluate_cases(const fs::path& reference_dir, const fs::path& 
   options.labels = labels_from_dataset(dataset);
   options.threads = threads;
   options.file_ending = dataset.file_ending;
+  options.ignore_label = dataset.ignore_label;
   options.summary_file = prediction_dir / "summary.json";
   EvaluationSummary summary = evaluate_folders(options);
   for (auto& c : summary.cases) c.reference_file = real.at(c.case_id);
@@ -124,14 +125,15 @@ fs::path next_stage_file(const fs::path& dir, const std::string& case_id) {
   return dir / (case_id + ".npy");
 }
 
-void write_next_stage_segmentation(const std::vector<fs::path>& images, const fs::path& segmentation,
-                                   const Plans& plans, const std::string& next, const fs::path& file,
-                                   int threads) {
+void write_next_stage_segmentation(const std::vector<fs::path>& images,
+                                   const fs::path& segmentation, const Plans& plans,
+                                   const std::string& next, const fs::path& file, int threads) {
   std::vector<Image> channels;
   for (const fs::path& image : images) channels.push_back(read_image(image));
   const Image label = read_image(segmentation);
   if (!label.data.sizes().equals(channels.front().data.sizes()))
-    throw Error(segmentation.string(), "differs in shape from its image " + images.front().string());
+    throw Error(segmentation.string(),
+                "differs in shape from its image " + images.front().string());
   CasePreprocessOptions po;
   po.case_id = segmentation.filename().string();
   po.threads = threads;

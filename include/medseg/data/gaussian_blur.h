@@ -13,6 +13,7 @@ namespace medseg {
 enum class BlurBorder {
   kReflect,  // scipy 'reflect': d c b a | a b c d | d c b a (the edge repeated)
   kZero,     // scipy 'constant' with 0
+  kMirror,   // torch's 'reflect' (scipy 'mirror'): d c b | a b c d | c b a (edge not repeated)
 };
 
 // Separable Gaussian smoothing of the last sigmas.size() axes of x (leading axes untouched),
@@ -21,8 +22,14 @@ enum class BlurBorder {
 at::Tensor gaussian_smooth(const at::Tensor& x, const std::vector<double>& sigmas,
                            BlurBorder border = BlurBorder::kReflect);
 
-// GaussianBlurTransform((0.5, 1), different_sigma_per_channel=True, p_per_sample=0.2,
-// p_per_channel=0.5): each chosen channel is blurred with its own sigma, the same on every axis.
+// The augmentation's blur of the last sigmas.size() axes of x, as batchgeneratorsv2's
+// blur_dimension: per axis a kernel of the odd size nearest to 6 sigma + 0.5 (taps at integer
+// offsets, normalized) and torch's 'reflect' border (kMirror). Returns a new float tensor.
+at::Tensor augmentation_blur(const at::Tensor& x, const std::vector<double>& sigmas);
+
+// GaussianBlurTransform(blur_sigma=(0.5, 1), synchronize_channels=False,
+// synchronize_axes=False, p_per_channel=0.5), applied with p 0.2: each chosen channel is
+// blurred with its own sigma on each axis.
 struct GaussianBlurOptions {
   double probability = 0.2;  // per sample
   double p_per_channel = 0.5;

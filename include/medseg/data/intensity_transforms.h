@@ -12,9 +12,11 @@
 
 namespace medseg {
 
-// GaussianNoiseTransform(noise_variance=(0, 0.1), p_per_sample=0.1): one value v ~ U[min, max]
-// per sample, then independent N(0, v^2) noise on every channel. The reference names v a
-// variance but passes it to numpy as the standard deviation; so does this.
+// GaussianNoiseTransform(noise_variance=(0, 0.1), p_per_channel=1, synchronize_channels=True),
+// applied with p 0.1: one value v ~ U[min, max] per sample, and independent N(0, v^2) noise on
+// every channel, as batchgeneratorsv2 0.3 (0.2 added one field to all channels; see
+// docs/user-guide.md, "The augmentation, against the reference"). The reference names v a
+// variance but passes it to torch as the standard deviation; so does this.
 struct GaussianNoiseOptions {
   double probability = 0.1;
   double std_min = 0.0;
@@ -22,7 +24,9 @@ struct GaussianNoiseOptions {
 };
 void gaussian_noise(at::Tensor& data, const GaussianNoiseOptions& options, std::vector<Rng>& rngs);
 
-// BrightnessMultiplicativeTransform((0.75, 1.25), per_channel=True, p_per_sample=0.15).
+// MultiplicativeBrightnessTransform(BGContrast((0.75, 1.25)), synchronize_channels=False),
+// applied with p 0.15: every channel times its own factor from factor_around_one (below or
+// above 1 with equal chance, as BGContrast draws; batchgenerators v1 drew it uniformly).
 struct BrightnessOptions {
   double probability = 0.15;
   double multiplier_min = 0.75;
@@ -30,8 +34,8 @@ struct BrightnessOptions {
 };
 void brightness(at::Tensor& data, const BrightnessOptions& options, std::vector<Rng>& rngs);
 
-// ContrastAugmentationTransform((0.75, 1.25), preserve_range=True, per_channel=True,
-// p_per_sample=0.15): x -> (x - mean) * f + mean per channel, f from factor_around_one, then
+// ContrastTransform(BGContrast((0.75, 1.25)), preserve_range=True, synchronize_channels=False),
+// applied with p 0.15: x -> (x - mean) * f + mean per channel, f from factor_around_one, then
 // clipped to the channel's previous [min, max].
 struct ContrastOptions {
   double probability = 0.15;
@@ -40,10 +44,11 @@ struct ContrastOptions {
 };
 void contrast(at::Tensor& data, const ContrastOptions& options, std::vector<Rng>& rngs);
 
-// GammaTransform((0.7, 1.5), invert, per_channel=True, retain_stats=True): per channel,
-// x -> ((x - min) / (range + 1e-7))^g * (range + 1e-7) + min with g from factor_around_one,
-// then the channel's previous mean and std restored; `invert` applies it to -x (and negates
-// back). The reference uses p 0.1 inverted and p 0.3 plain, one after the other.
+// GammaTransform(BGContrast((0.7, 1.5)), p_invert_image, p_retain_stats=1): per channel,
+// x -> ((x - min) / max(range, 1e-7))^g * range + min with g from factor_around_one, then the
+// channel's previous mean and standard deviation restored (x - mean') * sd / max(sd', 1e-7) +
+// mean; `invert` applies it to -x (and negates back). The reference uses p 0.1 inverted and
+// p 0.3 plain, one after the other.
 struct GammaOptions {
   double probability = 0.3;
   double gamma_min = 0.7;

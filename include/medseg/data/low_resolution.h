@@ -1,6 +1,7 @@
 // Low-resolution simulation (the reference's SimulateLowResolutionTransform): a channel is
-// shrunk by a random zoom with nearest-neighbour and brought back to its size with linear
-// interpolation (bicubic in 2D), as batchgeneratorsv2 does (v1 used cubic splines).
+// shrunk by a random zoom with nearest-neighbour ('nearest-exact') and brought back to its size
+// with linear interpolation (trilinear in 3D, bilinear in 2D), as batchgeneratorsv2 does (v1
+// used cubic splines).
 #pragma once
 
 #include <ATen/core/Tensor.h>

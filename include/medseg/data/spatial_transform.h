@@ -1,14 +1,15 @@
 // The reference's SpatialTransform (rotation, scaling, optional elastic deformation) as ONE
 // resampling of each sample: the sampling coordinates of the final patch are mapped into the
-// larger sampled region and read with grid_sample (linear for images, nearest for labels), so
-// the crop to the final patch happens in the same step. Samples drawn without any spatial
-// change are centre-cropped exactly (no interpolation).
+// larger sampled region and read with grid_sample, so the crop to the final patch happens in
+// the same step. Images are read linearly; labels as the reference reads them (each label value
+// a 0/1 mask read linearly, the highest wins; see spatial_transform_sample). Samples drawn
+// without any spatial change are centre-cropped exactly (no interpolation).
 //
 // Coordinates (as the reference's batchgenerators): an output voxel at offset c from the
-// patch centre reads the input at  s * R^T (c + elastic(c)) + (sampled_size - 1) / 2,  with R
-// the product of the rotations about axes 0, 1 and 2 (3D; 2D: one rotation of the plane) and
-// s the scale factor. So s > 1 reads a larger region (content shrinks), and a rotation of the
-// coordinates by +a turns the content by -a.
+// patch centre reads the input at  s * R^T (c + elastic(c)) + (sampled_size - 1) / 2,  with
+// R = Rz Ry Rx the rotations about axes 2, 1 and 0 composed as batchgeneratorsv2's
+// create_affine_matrix_3d (2D: one rotation of the plane) and s the scale factor. So s > 1 reads a
+// larger region (content shrinks), and a rotation of the coordinates by +a turns the content by -a.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -27,7 +28,10 @@ struct SpatialTransformOptions {
   // uniformly in its range whenever the sample is rotated (the reference's p_rot_per_axis 1).
   std::vector<std::pair<double, double>> rotation;
   double p_scaling = 0.2;
-  std::pair<double, double> scaling{0.7, 1.4};  // drawn with factor_around_one
+  // One factor for all axes, uniform in the range: the reference's SpatialTransform(scaling=
+  // (0.7, 1.4), p_synchronize_scaling_across_axes=1). (batchgenerators v1, which nnU-Net v1
+  // used, drew below or above 1 with equal chance; nnU-Net v2 no longer does.)
+  std::pair<double, double> scaling{0.7, 1.4};
   // Anisotropic 3D data (the reference's dummy 2D augmentation): axis 0 is neither scaled nor
   // deformed, only rotated about (rotation should then be zero on axes 1 and 2).
   bool in_plane_only = false;
@@ -55,7 +59,12 @@ std::vector<double> spatial_matrix(const SpatialParams& params, int64_t dims, bo
 
 // One sample: data float (channels, sampled...), seg (1, sampled...) of any integer type, both
 // on the same device. Returns the final patch (channels, patch...) and (1, patch...) of seg's
-// type; outside the sampled region images read 0 and labels -1.
+// type; outside the sampled region images read 0. Labels are interpolated per seg channel as
+// batchgeneratorsv2 does for nnU-Net (bg_style_seg_sampling=False): every value present
+// becomes a 0/1 mask, read linearly, and the value reading highest wins (ties: the lower
+// value). "No data" competes as -1 with the weight the other values leave (1 minus their sum:
+// the sampler's -1 padding and the area outside the sampled region), so it wins only where it
+// dominates, and a label keeps its voxels up to the border.
 std::pair<at::Tensor, at::Tensor> spatial_transform_sample(const at::Tensor& data,
                                                            const at::Tensor& seg,
                                                            const SpatialParams& params,

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,10 @@ struct EvaluationOptions {
   std::map<std::string, double> nsd_tolerance_per_label;
   int threads = 0;  // cases in parallel; <= 0: all cores
   std::string file_ending = ".nii.gz";
+  // Voxels whose reference holds this value are left out of every metric (the reference's
+  // evaluation with dataset.json's "ignore" label): sparse annotations score only where
+  // annotated.
+  std::optional<int> ignore_label;
   std::filesystem::path summary_file;  // empty: <prediction_dir>/summary.json
 };
 

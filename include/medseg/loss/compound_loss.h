@@ -34,8 +34,9 @@ at::Tensor dice_ce_loss(const at::Tensor& logits, const at::Tensor& target,
 
 // logits: (B, R, spatial...), one channel per region. target: (B, R, spatial...) binary (from
 // labels_to_regions), with one more channel last marking ignored voxels when ignore_label is
-// set. Sigmoid Dice over all regions + BCE with logits, the BCE averaged over the region
-// channels and the voxels not ignored.
+// set. Sigmoid Dice over all regions + BCE with logits: without an ignore label the BCE's mean
+// over regions and voxels; with one (as the reference's DC_and_BCE_loss) its sum over regions
+// and annotated voxels divided by the annotated voxels, i.e. the sum of the regions' means.
 at::Tensor dice_bce_loss(const at::Tensor& logits, const at::Tensor& target,
                          const CompoundLossOptions& options);
 

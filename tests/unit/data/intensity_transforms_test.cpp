@@ -48,6 +48,33 @@ TEST(IntensityTransforms, GaussianNoiseHasTheDrawnStandardDeviation) {
   EXPECT_NEAR(x.mean().item<double>(), 0.0, 0.002);
 }
 
+TEST(IntensityTransforms, GaussianNoiseDrawsOneSigmaAndAFieldPerChannel) {
+  // batchgeneratorsv2 0.3 with synchronize_channels=True: one sigma, independent fields.
+  at::Tensor x = torch::zeros({1, 2, 30, 30, 30});
+  auto r = rngs(1, 4);
+  gaussian_noise(x, GaussianNoiseOptions{1.0, 0.02, 0.1}, r);
+  const double sd0 = x[0][0].std().item<double>(), sd1 = x[0][1].std().item<double>();
+  EXPECT_GT(sd0, 0.01);
+  EXPECT_NEAR(sd0, sd1, 0.05 * sd0);
+  const double correlation = (x[0][0] * x[0][1]).mean().item<double>() / (sd0 * sd1);
+  EXPECT_LT(std::abs(correlation), 0.05);
+}
+
+TEST(IntensityTransforms, BrightnessFactorIsBelowOrAboveOneWithEqualChance) {
+  // BGContrast((0.75, 1.25)): half the factors in [0.75, 1), half in [1, 1.25) (a uniform draw
+  // would give the same here; so also check with an asymmetric range, where they differ).
+  const BrightnessOptions o{1.0, 0.5, 1.25};
+  int below = 0, total = 0;
+  for (uint64_t seed = 0; seed < 500; ++seed) {
+    at::Tensor x = torch::ones({1, 2, 2, 2, 2});
+    auto r = rngs(1, seed);
+    brightness(x, o, r);
+    for (int c = 0; c < 2; ++c, ++total) below += x[0][c][0][0][0].item<double>() < 1.0;
+  }
+  // Uniform in [0.5, 1.25) would put two thirds below 1.
+  EXPECT_NEAR(static_cast<double>(below) / total, 0.5, 0.05);
+}
+
 TEST(IntensityTransforms, BrightnessMultipliesEachChannelWithinItsRange) {
   const at::Tensor original = batch();
   at::Tensor x = original.clone();
@@ -122,6 +149,43 @@ TEST(GaussianBlur, MatchesScipyKernelAndBorders) {
   EXPECT_NEAR(ramp[3].item<double>(), w0 * 2 + w1 * 3 + w2 * 1, 1e-6);
 }
 
+TEST(GaussianBlur, AugmentationKernelAndBorderAreBatchgeneratorsV2s) {
+  // Kernel size: the odd number nearest to 6 sigma + 0.5 (sigma 1: 6.5 -> 7 taps, radius 3;
+  // sigma 0.5: 3.5 -> 3 taps, radius 1; sigma 0.75: 5 taps).
+  at::Tensor impulse = torch::zeros({21});
+  impulse[10] = 1.0;
+  const at::Tensor wide = augmentation_blur(impulse, {1.0});
+  double sum = 0.0;
+  for (int i = -3; i <= 3; ++i) sum += std::exp(-0.5 * i * i);
+  EXPECT_NEAR(wide[10].item<double>(), 1.0 / sum, 1e-6);
+  EXPECT_GT(wide[13].item<float>(), 0.0f);
+  EXPECT_EQ(wide[14].item<float>(), 0.0f);
+  const at::Tensor narrow = augmentation_blur(impulse, {0.5});
+  EXPECT_GT(narrow[11].item<float>(), 0.0f);
+  EXPECT_EQ(narrow[12].item<float>(), 0.0f);
+  const at::Tensor middle = augmentation_blur(impulse, {0.75});
+  EXPECT_GT(middle[12].item<float>(), 0.0f);
+  EXPECT_EQ(middle[13].item<float>(), 0.0f);
+  // torch's 'reflect' border: [0, 0, 1, 2] continues as 1 0 0 past its end, so index 3 is
+  // w0 * 2 + w1 * (1 + 1) + w2 * (0 + 0) + w3 * (0 + 0).
+  const at::Tensor ramp = augmentation_blur(torch::tensor({0.0f, 0.0f, 1.0f, 2.0f}), {1.0});
+  EXPECT_NEAR(ramp[3].item<double>(), (2.0 + 2.0 * std::exp(-0.5)) / sum, 1e-6);
+  // A border wider than the axis folds back and forth; a constant stays constant.
+  const at::Tensor ones = torch::ones({2, 2});
+  EXPECT_TRUE(torch::allclose(augmentation_blur(ones, {1.0, 1.0}), ones, 1e-6, 1e-6));
+}
+
+TEST(GaussianBlur, DrawsOneSigmaPerAxis) {
+  // An impulse blurred by the transform spreads differently along the two axes.
+  at::Tensor x = torch::zeros({1, 1, 15, 15});
+  x[0][0][7][7] = 1.0;
+  auto r = rngs(1, 3);
+  gaussian_blur(x, GaussianBlurOptions{1.0, 1.0, 0.5, 1.0}, r);
+  const double along0 = (x[0][0][8][7] / x[0][0][7][7]).item<double>();
+  const double along1 = (x[0][0][7][8] / x[0][0][7][7]).item<double>();
+  EXPECT_GT(std::abs(along0 - along1), 1e-3);
+}
+
 TEST(GaussianBlur, BlursChosenChannels) {
   const at::Tensor original = batch();
   at::Tensor x = original.clone();
@@ -134,7 +198,8 @@ TEST(GaussianBlur, BlursChosenChannels) {
 
 TEST(LowResolution, KeepsIgnoredAxesAndChangesOthers) {
   // An image that varies along axis 0 only: ignoring axis 0 reproduces it exactly.
-  const at::Tensor ramp = torch::arange(8, torch::kFloat).view({1, 1, 8, 1, 1}).expand({1, 1, 8, 6, 6});
+  const at::Tensor ramp =
+      torch::arange(8, torch::kFloat).view({1, 1, 8, 1, 1}).expand({1, 1, 8, 6, 6});
   at::Tensor x = ramp.clone();
   auto r = rngs(1);
   simulate_low_resolution(x, LowResolutionOptions{1.0, 1.0, 0.5, 0.5, {0}}, r);
@@ -145,6 +210,20 @@ TEST(LowResolution, KeepsIgnoredAxesAndChangesOthers) {
   // Nearest-exact 8 -> 4 keeps voxels 1, 3, 5, 7; linear back to 8 stays within their range.
   EXPECT_GE(x.min().item<float>(), 1.0f - 1e-5);
   EXPECT_LE(x.max().item<float>(), 7.0f + 1e-5);
+}
+
+TEST(LowResolution, TwoDimensionalImagesComeBackBilinearly) {
+  // A step edge: bilinear upsampling stays within [0, 1] (bicubic overshoots by several %).
+  at::Tensor step = torch::zeros({1, 1, 12, 12});
+  step.slice(3, 6).fill_(1.0);
+  for (uint64_t seed = 0; seed < 4; ++seed) {
+    at::Tensor x = step.clone();
+    auto r = rngs(1, seed);
+    simulate_low_resolution(x, LowResolutionOptions{1.0, 1.0, 0.5, 0.6, {}}, r);
+    EXPECT_FALSE(torch::equal(x, step));
+    EXPECT_GE(x.min().item<float>(), -1e-5f);
+    EXPECT_LE(x.max().item<float>(), 1.0f + 1e-5f);
+  }
 }
 
 TEST(Mirror, FlipsImageAndLabelsTogether) {

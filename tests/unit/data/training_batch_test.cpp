@@ -45,6 +45,16 @@ TEST(TrainingBatch, OptionsFollowThePlan) {
   EXPECT_EQ(v.augmentation.mirror.axes.size(), 0u);
 }
 
+TEST(TrainingBatch, MasksOnlyTheChannelsNormalizedInsideTheMask) {
+  // batchgeneratorsv2 0.3's MaskImageTransform masks its apply_to_channels (0.2 masked every
+  // channel): a channel normalized without the mask keeps its values, as at inference.
+  ConfigurationPlan plan = small_plan();
+  plan.use_mask_for_norm = {false, true, false};
+  EXPECT_EQ(training_batch_options(plan, {}, false).mask_channels, (std::vector<int64_t>{1}));
+  plan.use_mask_for_norm = {false, false};
+  EXPECT_TRUE(training_batch_options(plan, {}, false).mask_channels.empty());
+}
+
 TEST(TrainingBatch, MakesPatchesAndDeepSupervisionTargets) {
   const auto source = two_cases();
   const BatchOptions o = training_batch_options(small_plan(), {}, true);
@@ -55,8 +65,8 @@ TEST(TrainingBatch, MakesPatchesAndDeepSupervisionTargets) {
   EXPECT_EQ(batch.targets[0].sizes(), (std::vector<int64_t>{3, 1, 16, 16, 8}));
   EXPECT_EQ(batch.targets[1].sizes(), (std::vector<int64_t>{3, 1, 8, 8, 4}));
   EXPECT_EQ(batch.targets[2].sizes(), (std::vector<int64_t>{3, 1, 4, 4, 2}));
-  EXPECT_TRUE(torch::equal(batch.targets[1],
-                           batch.targets[0].slice(2, 1, 16, 2).slice(3, 1, 16, 2).slice(4, 1, 8, 2)));
+  EXPECT_TRUE(torch::equal(
+      batch.targets[1], batch.targets[0].slice(2, 1, 16, 2).slice(3, 1, 16, 2).slice(4, 1, 8, 2)));
   EXPECT_EQ(batch.case_ids.size(), 3u);
   for (const auto& t : batch.targets) EXPECT_GE(t.min().item<int>(), 0);
   // The last sample is forced onto foreground; its centre voxel is labelled unless a spatial
@@ -146,8 +156,7 @@ TEST(TrainingBatch, RejectsCasesWithDifferentChannelCounts) {
 TEST(TrainingBatch, CascadeBatchesAppendThePreviousStageOneHot) {
   TrainingCase c = testing::box_case("a", {12, 12, 12}, {3, 3, 3}, {9, 9, 9}, 1);
   const at::Tensor index = c.data.to(at::kLong);
-  c.previous_stage =
-      c.seg.masked_fill((index % 2 == 0) & (index > 0) & (c.seg == 0), 2).clone();
+  c.previous_stage = c.seg.masked_fill((index % 2 == 0) & (index > 0) & (c.seg == 0), 2).clone();
   InMemoryCaseSource source({c});
   BatchOptions o;
   o.batch_size = 2;
@@ -171,8 +180,9 @@ TEST(TrainingBatch, CascadeBatchesAppendThePreviousStageOneHot) {
   EXPECT_LE(onehot.sum(1).max().item<double>(), 1.0);
   // A cascade batch from cases without a previous stage, and the other way round.
   InMemoryCaseSource plain({testing::box_case("b", {12, 12, 12}, {3, 3, 3}, {9, 9, 9}, 1)});
-  EXPECT_THAT([&] { make_batch(plain, o, 0, 0); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("needs the previous stage's segmentation")));
+  EXPECT_THAT(
+      [&] { make_batch(plain, o, 0, 0); },
+      ::testing::ThrowsMessage<Error>(HasSubstr("needs the previous stage's segmentation")));
   o.previous_stage_values.clear();
   EXPECT_THAT([&] { make_batch(source, o, 0, 0); },
               ::testing::ThrowsMessage<Error>(HasSubstr("no cascade stage")));

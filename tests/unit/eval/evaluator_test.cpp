@@ -288,5 +288,35 @@ TEST_F(EvaluatorTest, WarnsAboutPredictedValuesOutsideTheReferenceAndLabels) {
   EXPECT_THAT(captured.str(), ::testing::Not(HasSubstr("value(s) 2")));
 }
 
+TEST_F(EvaluatorTest, IgnoreLabelLeavesUnannotatedVoxelsOutOfEveryMetric) {
+  // A sparsely annotated case: only slices z = 0 and 1 are annotated, the rest of the reference
+  // is the ignore label 9. The prediction is the full 2x2x2 box (z 1-2) plus a false positive
+  // at z = 3, both partly in unannotated slices.
+  at::Tensor ref = labels(false);
+  ref.index_put_({Slice(2, 4)}, 9);
+  at::Tensor pred = labels(false);
+  pred.index_put_({3, 0, 0}, 1);
+  write(ref_dir() / "a.nii.gz", ref);
+  write(pred_dir() / "a.nii.gz", pred);
+  EvaluationOptions o = options();
+  o.labels = labels_from_values({1});
+  const EvaluationSummary plain = evaluate_folders(o);
+  // Without the ignore label, the box's z = 2 half and the z = 3 voxel are false positives.
+  EXPECT_EQ(plain.cases[0].metrics[0].counts.fp, 5);
+  o.ignore_label = 9;
+  const EvaluationSummary s = evaluate_folders(o);
+  const LabelMetrics& m = s.cases[0].metrics[0];
+  EXPECT_EQ(m.counts.tp, 4);  // the box's z = 1 slice
+  EXPECT_EQ(m.counts.fp, 0);
+  EXPECT_EQ(m.counts.fn, 0);
+  EXPECT_EQ(m.counts.tn, 2 * 5 * 6 - 4);  // annotated voxels only
+  EXPECT_DOUBLE_EQ(m.dice, 1.0);
+  EXPECT_DOUBLE_EQ(m.hd95, 0.0);
+  EXPECT_DOUBLE_EQ(m.volume_pred_mm3, 4 * 2.0);
+  // The ignore label cannot be an evaluated label.
+  o.labels = labels_from_values({1, 9});
+  EXPECT_THAT(error_of(o), HasSubstr("label 9 contains the ignore label 9"));
+}
+
 }  // namespace
 }  // namespace medseg

@@ -107,16 +107,30 @@ TEST(DiceBceLoss, IgnoreChannelMasksVoxels) {
   EXPECT_NEAR(dice_bce_loss(logits, target, options).item<double>(), expected_two_voxels(), 1e-6);
 }
 
-TEST(DiceBceLoss, DeclaredButUnusedIgnoreLabelChangesNothing) {
+TEST(DiceBceLoss, WithAnIgnoreLabelTheBceTermSumsTheRegionMeansAsTheReference) {
+  // The reference's DC_and_BCE_loss divides the masked BCE by the annotated voxels only: with
+  // an ignore label declared (even unused) its BCE term is R times the plain mean over R regions.
   torch::manual_seed(0);
   const at::Tensor labels = torch::randint(0, 3, {2, 1, 4, 4}, torch::kLong);
   const at::Tensor logits = torch::randn({2, 2, 4, 4});
   const std::vector<std::vector<int>> regions{{1, 2}, {2}};
-  CompoundLossOptions with_ignore;
+  CompoundLossOptions bce_only;
+  bce_only.weight_dice = 0.0;
+  CompoundLossOptions with_ignore = bce_only;
   with_ignore.ignore_label = 3;
+  const double plain =
+      dice_bce_loss(logits, labels_to_regions(labels, regions), bce_only).item<double>();
   EXPECT_NEAR(
       dice_bce_loss(logits, labels_to_regions(labels, regions, 3), with_ignore).item<double>(),
-      dice_bce_loss(logits, labels_to_regions(labels, regions), {}).item<double>(), 1e-6);
+      2.0 * plain, 1e-5);
+  // And the Dice term is the same either way.
+  CompoundLossOptions dice_only;
+  dice_only.weight_ce = 0.0;
+  CompoundLossOptions dice_with_ignore = dice_only;
+  dice_with_ignore.ignore_label = 3;
+  EXPECT_NEAR(
+      dice_bce_loss(logits, labels_to_regions(labels, regions, 3), dice_with_ignore).item<double>(),
+      dice_bce_loss(logits, labels_to_regions(labels, regions), dice_only).item<double>(), 1e-6);
 }
 
 TEST(DiceBceLoss, TargetChannelsAreChecked) {
