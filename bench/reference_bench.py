@@ -11,7 +11,8 @@ then run this file with that venv's python:
     PY=.deps/nnunetv2-2.6.0/bin/python
     $PY bench/reference_bench.py plan DATASET_DIR --work WORK [--json plan.json]
     $PY bench/reference_bench.py predict --work WORK --images DATASET_DIR/imagesTs --out OUT \
-        [--mirroring|--no-mirroring] [--threads 2] [--repeat 3] [--pipeline sequential|files]
+        [--mirroring|--no-mirroring] [--threads 2] [--repeat 3] [--pipeline sequential|files] \
+        [--save-probabilities] [--window-dtype float16|float32]
     $PY bench/reference_bench.py train-step --work WORK [--iterations 10] [--threads 2]
 
 `plan` links DATASET_DIR (nnU-Net v2 layout: dataset.json, imagesTr/, labelsTr/) as
@@ -29,6 +30,7 @@ in force are recorded in the JSON (see ../shared/guide/cpu-performance.md).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -337,6 +339,42 @@ def ensure_model(paths: Dict[str, Path], name: str) -> Tuple[Path, bool]:
 
 # ----------------------------------------------------------------------------- predict
 
+class Float32SlidingWindow:
+    """During the block, the reference's sliding window computes in float32: its two float16
+    tensors of a CPU prediction, the Gaussian importance map (compute_gaussian's default dtype)
+    and the sums of weighted logits and weights (torch.zeros(..., dtype=torch.half) in
+    predict_from_raw_data.py), are made float32. Nothing else changes. medseg computes in float32;
+    the difference this makes is in docs/user-guide.md ("Predicting with a model trained by
+    nnU-Net v2"). Also used by scripts/make-nnunet-fixture.py."""
+
+    def __enter__(self):
+        import functools
+        import torch
+        import nnunetv2.inference.predict_from_raw_data as predict_module
+        self.module = predict_module
+        self.zeros = torch.zeros
+        self.gaussian = predict_module.compute_gaussian
+
+        def zeros(*args, **kwargs):
+            if kwargs.get('dtype') is torch.half:
+                kwargs['dtype'] = torch.float32
+            return self.zeros(*args, **kwargs)
+
+        @functools.lru_cache(maxsize=2)
+        def gaussian(tile_size, sigma_scale=1. / 8, value_scaling_factor=1, dtype=torch.float16,
+                     device=torch.device('cuda', 0)):
+            return self.gaussian.__wrapped__(tile_size, sigma_scale, value_scaling_factor,
+                                             torch.float32, device)
+        torch.zeros = zeros
+        predict_module.compute_gaussian = gaussian
+        return self
+
+    def __exit__(self, *exc):
+        import torch
+        torch.zeros = self.zeros
+        self.module.compute_gaussian = self.gaussian
+
+
 def sliding_window_count(shape: Sequence[int], patch_size: Sequence[int], step: float) -> int:
     from nnunetv2.inference.sliding_window_prediction import compute_steps_for_sliding_window
     padded = [max(s, p) for s, p in zip(shape, patch_size)]
@@ -391,12 +429,14 @@ def cmd_predict(args: argparse.Namespace) -> Dict[str, Any]:
                     files, None, predictor.plans_manager, predictor.configuration_manager,
                     predictor.dataset_json)
                 t_pre = time.perf_counter()
-                logits = predictor.predict_logits_from_preprocessed_data(
-                    torch.from_numpy(data)).cpu()
+                with (Float32SlidingWindow() if args.window_dtype == 'float32'
+                      else contextlib.nullcontext()):
+                    logits = predictor.predict_logits_from_preprocessed_data(
+                        torch.from_numpy(data)).cpu()
                 t_sw = time.perf_counter()
                 export_prediction_from_logits(logits, properties, predictor.configuration_manager,
                                               predictor.plans_manager, predictor.dataset_json,
-                                              str(out / case_id), False)
+                                              str(out / case_id), args.save_probabilities)
                 t_end = time.perf_counter()
                 windows = sliding_window_count(data.shape[1:], patch_size, 0.5)
                 runs.append({
@@ -421,9 +461,12 @@ def cmd_predict(args: argparse.Namespace) -> Dict[str, Any]:
     else:
         for r in range(args.repeat):
             t_start = time.perf_counter()
-            predictor.predict_from_files(str(images), str(out), save_probabilities=False,
-                                         overwrite=True, num_processes_preprocessing=1,
-                                         num_processes_segmentation_export=1)
+            with (Float32SlidingWindow() if args.window_dtype == 'float32'
+                  else contextlib.nullcontext()):
+                predictor.predict_from_files(str(images), str(out),
+                                             save_probabilities=args.save_probabilities,
+                                             overwrite=True, num_processes_preprocessing=1,
+                                             num_processes_segmentation_export=1)
             total = time.perf_counter() - t_start
             runs.append({'repeat': r, 'cases': len(cases), 'total_s': total,
                          'wall_s': total / len(cases)})
@@ -459,8 +502,12 @@ def cmd_predict(args: argparse.Namespace) -> Dict[str, Any]:
         'mirroring': bool(args.mirroring),
         'mirror_axes': list(mirror_axes) if mirror_axes else None,
         'perform_everything_on_device': bool(predictor.perform_everything_on_device),
-        'precision': 'float32 network (the reference autocasts only on CUDA); logits '
-                     'accumulated in float16 as the reference does',
+        'precision': 'float32 network (the reference autocasts only on CUDA); '
+                     + ('Gaussian map and logit sums in float16 as the reference does'
+                        if args.window_dtype == 'float16' else
+                        'Gaussian map and logit sums made float32 (Float32SlidingWindow)'),
+        'window_dtype': args.window_dtype,
+        'save_probabilities': bool(args.save_probabilities),
         'threads': args.threads,
         'repeat': args.repeat,
         'runs': runs,
@@ -592,6 +639,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--mirroring', action=argparse.BooleanOptionalAction, default=True,
                    help='test-time mirroring (default on, as in nnUNetv2_predict)')
     p.add_argument('--repeat', type=int, default=1, help='predict every case N times')
+    p.add_argument('--save-probabilities', action='store_true',
+                   help='also write <case>.npz (probabilities) and <case>.pkl, as '
+                        'nnUNetv2_predict --save_probabilities')
+    p.add_argument('--window-dtype', choices=('float16', 'float32'), default='float16',
+                   help='the sliding window\'s Gaussian map and sums: float16 as the reference '
+                        'ships (default), or float32 (Float32SlidingWindow), what medseg computes')
     p.add_argument('--pipeline', choices=('sequential', 'files'), default='sequential',
                    help='sequential: per-case and per-stage times (default); files: '
                         'predict_from_files with background processes, as nnUNetv2_predict')

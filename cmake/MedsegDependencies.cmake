@@ -23,8 +23,33 @@ foreach(_lib IN LISTS TORCH_LIBRARIES)
 endforeach()
 set(TORCH_LIBRARIES ${_medseg_torch_libraries})
 find_package(ZLIB REQUIRED)
-find_package(ITK 5 REQUIRED COMPONENTS ITKCommon ITKIOImageBase ITKIONIFTI ITKIONRRD ITKIOMeta
-             ITKImageGrid ITKImageFunction ITKSmoothing ITKImageFilterBase)
+set(MEDSEG_ITK_COMPONENTS ITKCommon ITKIOImageBase ITKIONIFTI ITKIONRRD ITKIOMeta ITKImageGrid
+    ITKImageFunction ITKSmoothing ITKImageFilterBase)
+find_package(ITK 5 REQUIRED COMPONENTS ${MEDSEG_ITK_COMPONENTS})
+
+# DICOM input (issue 24): series headers through DCMTK, pixels through ITK's GDCMImageIO.
+# Debian's ITK config loads every module's dependencies, so after find_package(ITK) the DCMTK::*
+# and gdcm* targets exist where DCMTK and GDCM are installed. The GPU machine's ITK (.device/,
+# scripts/gpu-check.sh) answers those lookups with stubs that define no targets: there
+# MEDSEG_WITH_DICOM is OFF and the DICOM commands say that medseg was built without it.
+option(MEDSEG_DICOM "Build DICOM input when DCMTK and ITK's GDCM module are found" ON)
+set(MEDSEG_WITH_DICOM OFF)
+set(MEDSEG_DICOM_ITK_COMPONENTS "")
+if(MEDSEG_DICOM)
+  if(NOT TARGET DCMTK::dcmdata)
+    find_package(DCMTK CONFIG QUIET)
+  endif()
+  if("ITKIOGDCM" IN_LIST ITK_MODULES_ENABLED AND TARGET DCMTK::dcmdata AND TARGET gdcmMSFF)
+    set(MEDSEG_WITH_DICOM ON)
+    set(MEDSEG_DICOM_ITK_COMPONENTS ITKIOGDCM)
+    find_package(ITK 5 REQUIRED COMPONENTS ${MEDSEG_ITK_COMPONENTS} ITKIOGDCM)
+    message(STATUS "medseg: DICOM input with DCMTK ${DCMTK_VERSION} and ITK's GDCM module")
+  else()
+    message(WARNING "medseg: DCMTK (Debian: libdcmtk-dev) or ITK's GDCM module (libgdcm-dev) not "
+                    "found: built without DICOM input (medseg predict and convert-dicom refuse "
+                    "DICOM folders)")
+  endif()
+endif()
 
 # Which libtorch this is: Debian's 1.13 (CPU) or 2.x from the torch wheel (CUDA compiled in).
 # MEDSEG_WITH_CUDA / MEDSEG_WITH_NCCL are compile definitions of every torch target
@@ -142,4 +167,11 @@ if(NOT TARGET medseg::itk)
   target_link_libraries(medseg_itk_deps INTERFACE ${ITK_LIBRARIES})
   target_include_directories(medseg_itk_deps SYSTEM INTERFACE ${ITK_INCLUDE_DIRS})
   add_library(medseg::itk ALIAS medseg_itk_deps)
+endif()
+
+# DCMTK for the DICOM header scan (src/io/dicom_*.cpp; private to io and the test helpers).
+if(MEDSEG_WITH_DICOM AND NOT TARGET medseg::dcmtk)
+  add_library(medseg_dcmtk_deps INTERFACE)
+  target_link_libraries(medseg_dcmtk_deps INTERFACE DCMTK::dcmdata)
+  add_library(medseg::dcmtk ALIAS medseg_dcmtk_deps)
 endif()

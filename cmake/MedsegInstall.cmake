@@ -5,7 +5,11 @@ include(CMakePackageConfigHelpers)
 
 install(TARGETS medseg RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY include/medseg DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS ${MEDSEG_LAYERS} medseg_torch_deps medseg_itk_deps
+set(_medseg_exported_deps medseg_torch_deps medseg_itk_deps)
+if(MEDSEG_WITH_DICOM)
+  list(APPEND _medseg_exported_deps medseg_dcmtk_deps)
+endif()
+install(TARGETS ${MEDSEG_LAYERS} ${_medseg_exported_deps}
   EXPORT medsegTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

@@ -5,8 +5,8 @@
 # sanitizer report, an exception other than medseg::Error, an input slower than 10 s, or more
 # than 4 GB of memory. The input that caused it is kept in build-fuzz/findings/<target>/.
 # Usage: scripts/fuzz.sh [target ...]   (default: every target: nifti npy json_readers
-# checkpoint checkpoint_file zip). A target's dictionary, tests/fuzz/<target>.dict, is used when
-# there is one.
+# checkpoint checkpoint_file zip pickle). A target's dictionary, tests/fuzz/<target>.dict, is
+# used when there is one.
 # MEDSEG_FUZZ_BUILD_DIR: another build folder. The build uses Debian's libtorch 1.13 always.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,7 +16,7 @@ seconds=${MEDSEG_FUZZ_SECONDS:-20}
 # a finding to reproduce, not chance; set another seed (or 0: random) to explore further.
 seed=${MEDSEG_FUZZ_SEED:-1}
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(nifti npy json_readers checkpoint checkpoint_file zip)
+[ ${#targets[@]} -eq 0 ] && targets=(nifti npy json_readers checkpoint checkpoint_file zip pickle)
 started=$SECONDS
 
 MEDSEG_INSTALL_FUZZ=1 bash "$root/scripts/install-deps.sh"

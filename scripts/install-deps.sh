@@ -12,6 +12,7 @@ PACKAGES=(
   build-essential g++ cmake ninja-build pkg-config
   libtorch-dev libopenblas0-pthread libgloo-dev
   libinsighttoolkit5-dev
+  libdcmtk-dev libgdcm-dev  # DICOM input (also dependencies of libinsighttoolkit5-dev)
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   time python3 procps

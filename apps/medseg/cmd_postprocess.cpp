@@ -1,9 +1,9 @@
 // `medseg postprocess determine -m <model_folder> [-f folds] [--reference <dir>]`: decides the
 // keep-largest-component postprocessing on the cross-validation predictions and writes
 // <model_folder>/postprocessing.json, which `medseg predict` then applies.
-// `medseg postprocess apply -i <folder> -o <folder> -p <postprocessing.json> [--dataset-json F]`:
-// applies such a file to every label map of a folder (after `medseg ensemble`, or find-best's
-// instructions).
+// `medseg postprocess apply -i <folder> -o <folder> -p <postprocessing.json|.pkl>
+// [--dataset-json F]`: applies such a file (or the reference nnU-Net's postprocessing.pkl) to
+// every label map of a folder (after `medseg ensemble`, or find-best's instructions).
 #include <string>
 #include <vector>
 
@@ -58,7 +58,9 @@ void add_apply_subcommand(CLI::App& cmd, const GlobalOptions& global) {
   apply->add_option("-i,--input", a->input, "Folder of label maps <case><file_ending>")->required();
   apply->add_option("-o,--output", a->output, "Output folder (may be the input folder)")
       ->required();
-  apply->add_option("-p,--postprocessing", a->postprocessing, "The postprocessing.json to apply")
+  apply
+      ->add_option("-p,--postprocessing", a->postprocessing,
+                   "The postprocessing.json to apply, or an nnU-Net v2 postprocessing.pkl")
       ->required();
   apply->add_option("--dataset-json", a->dataset_json,
                     "dataset.json (default: beside the postprocessing file, else in the input "

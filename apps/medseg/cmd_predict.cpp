@@ -1,5 +1,6 @@
 // `medseg predict -i <file|folder> -o <folder> -m <model_folder> [-f 0 1 .. | all] [-c conf]
-//  [--checkpoint final|best|latest] [--step 0.5] [--no-mirroring] [--save-probabilities]
+//  [--checkpoint final|best|latest|checkpoint_<name>.pth] [--step 0.5] [--no-mirroring]
+//  [--save-probabilities]
 //  [--device cpu|cuda] [--num-parts N --part-id K] [--tile-batch B] [--mirror-group G]
 //  [--no-postprocessing] [--replace-non-finite]
 //  [--previous-stage <folder>] [--continue]`
@@ -11,9 +12,11 @@
 #include "commands.h"
 #include "medseg/core/error.h"
 #include "medseg/core/log.h"
+#include "medseg/infer/dicom_prediction.h"
 #include "medseg/infer/model_folder.h"
 #include "medseg/infer/predict_folder.h"
 #include "medseg/infer/predictor.h"
+#include "medseg/io/dicom_series.h"
 #include "medseg/nn/device.h"
 
 namespace medseg::app {
@@ -27,6 +30,7 @@ struct PredictArgs {
   int num_parts = 1, part_id = 0;
   bool no_mirroring = false, no_postprocessing = false, skip_existing = false;
   PredictionOptions options;
+  std::string dicom_channels;  // DICOM input: the channel map (io/dicom_cases.h)
 };
 
 void run(const PredictArgs& a, const GlobalOptions& global) {
@@ -36,11 +40,11 @@ void run(const PredictArgs& a, const GlobalOptions& global) {
   options.threads = global.threads;
   options.precision = parse_precision(a.precision, "--precision");
   const Predictor predictor =
-      Predictor::from_model_folder(a.model, a.configuration, parse_folds(a.folds), a.checkpoint,
-                                   parse_device(a.device), options);
+      Predictor::from_model_folder(a.model, a.configuration, parse_folds(a.folds),
+                                   checkpoint_name(a.checkpoint), parse_device(a.device), options);
   log().info("{} with {} fold(s){}{}", predictor.configuration().name, predictor.num_networks(),
              options.mirroring ? ", mirroring" : "",
-             predictor.postprocessing().steps.empty() ? "" : ", postprocessing.json");
+             predictor.postprocessing().steps.empty() ? "" : ", postprocessing");
   PredictFolderOptions folder;
   folder.input = a.input;
   folder.output_dir = a.output;
@@ -48,7 +52,12 @@ void run(const PredictArgs& a, const GlobalOptions& global) {
   folder.part_id = a.part_id;
   folder.previous_stage_dir = a.previous_stage;
   folder.skip_existing = a.skip_existing;
-  const PredictFolderResult r = predict_folder(predictor, folder);
+  // A folder of DICOM series (decided by its content) goes through io/dicom_cases.h.
+  const bool dicom = is_dicom_folder(a.input);
+  if (!dicom && !a.dicom_channels.empty())
+    throw UsageError("--dicom-channels", a.input + " is not a folder of DICOM series");
+  const PredictFolderResult r = dicom ? predict_dicom_folder(predictor, folder, a.dicom_channels)
+                                      : predict_folder(predictor, folder);
   log().info("{} case(s) predicted in {:.1f} s into {}", r.predicted, r.seconds, a.output);
 }
 
@@ -58,18 +67,27 @@ void add_predict_command(CLI::App& app, const GlobalOptions& global) {
   auto a = std::make_shared<PredictArgs>();
   auto* cmd = app.add_subcommand(
       "predict", "Segment images with a trained model (sliding window, mirroring, fold ensemble)");
-  cmd->add_option("-i,--input", a->input, "A folder of <case>_XXXX files, or one such file")
+  cmd->add_option("-i,--input", a->input,
+                  "A folder of <case>_XXXX files, or one such file, or a folder of DICOM series "
+                  "(each series a case)")
       ->required();
+  cmd->add_option("--dicom-channels", a->dicom_channels,
+                  "DICOM input to a multi-channel model: JSON {\"<case>\": [\"<SeriesInstanceUID "
+                  "of channel 0>\", ...], ...}");
   cmd->add_option("-o,--output", a->output, "Output folder (<case><file_ending> per case)")
       ->required();
-  cmd->add_option("-m,--model", a->model, "Model folder <work>/models/<configuration>")->required();
+  cmd->add_option("-m,--model", a->model,
+                  "Model folder <work>/models/<configuration>, or an nnU-Net v2 results folder "
+                  "<Trainer>__<Plans>__<configuration>")
+      ->required();
   cmd->add_option("-f,--folds", a->folds,
                   "Folds to ensemble, e.g. -f 0 1 2, or 'all' for the fold_all model (default: "
                   "every fold_<k>)");
   cmd->add_option("-c,--configuration", a->configuration,
                   "Configuration (default: the model folder's name)");
-  cmd->add_option("--checkpoint", a->checkpoint, "Checkpoint to use (default final)")
-      ->check(CLI::IsMember({"final", "best", "latest"}));
+  cmd->add_option("--checkpoint,--chk", a->checkpoint,
+                  "Checkpoint to use: final, best or latest, or its file name "
+                  "(checkpoint_best.pth; default final)");
   cmd->add_option("--step", a->options.step_size,
                   "Sliding-window step as a fraction of the patch (default 0.5)")
       ->check(CLI::Range(0.01, 1.0));
@@ -98,7 +116,8 @@ void add_predict_command(CLI::App& app, const GlobalOptions& global) {
                 "Replace NaN and infinite input intensities by 0 (with a warning) instead of "
                 "stopping with an error");
   cmd->add_flag("--no-postprocessing", a->no_postprocessing,
-                "Do not apply the model's postprocessing.json");
+                "Do not apply the model's postprocessing.json (nnU-Net v2 results folder: its "
+                "postprocessing.pkl)");
   cmd->add_option("--previous-stage", a->previous_stage,
                   "Cascade: folder with the previous stage's predictions of the same cases");
   cmd->add_flag("--continue", a->skip_existing,

@@ -31,6 +31,7 @@ std::vector<int> parse_folds(const std::vector<std::string>& items);
 void add_synth_command(CLI::App& app, const GlobalOptions& global);
 void add_validate_command(CLI::App& app, const GlobalOptions& global);
 void add_convert_msd_command(CLI::App& app, const GlobalOptions& global);
+void add_convert_dicom_command(CLI::App& app, const GlobalOptions& global);
 void add_plan_command(CLI::App& app, const GlobalOptions& global);
 void add_preprocess_command(CLI::App& app, const GlobalOptions& global);
 void add_evaluate_command(CLI::App& app, const GlobalOptions& global);

@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   app::add_synth_command(app, global);
   app::add_validate_command(app, global);
   app::add_convert_msd_command(app, global);
+  app::add_convert_dicom_command(app, global);
   app::add_plan_command(app, global);
   app::add_preprocess_command(app, global);
   app::add_evaluate_command(app, global);

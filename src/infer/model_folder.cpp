@@ -62,6 +62,22 @@ std::vector<int> resolve_folds(const fs::path& model_dir, const std::vector<int>
   return requested;
 }
 
+std::string checkpoint_name(const std::string& text) {
+  std::string name = text;
+  const std::string prefix = "checkpoint_";
+  for (const std::string suffix : {".pth", ".pt"})
+    if (name.rfind(prefix, 0) == 0 && name.size() > prefix.size() + suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      name = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+      break;
+    }
+  if (name != "final" && name != "best" && name != "latest")
+    throw UsageError("checkpoint", "'" + text +
+                                       "' is not one of final, best, latest (or "
+                                       "checkpoint_<name>.pth / .pt)");
+  return name;
+}
+
 fs::path checkpoint_file(const fs::path& model_dir, int fold, const std::string& name) {
   if (name != "final" && name != "best" && name != "latest")
     throw UsageError("checkpoint", "'" + name + "' is not one of final, best, latest");

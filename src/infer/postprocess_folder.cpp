@@ -10,6 +10,7 @@
 #include "medseg/core/log.h"
 #include "medseg/core/parallel.h"
 #include "medseg/core/progress.h"
+#include "medseg/infer/nnunet_postprocessing.h"
 #include "medseg/infer/postprocessing.h"
 #include "medseg/io/dataset.h"
 #include "medseg/io/image.h"
@@ -42,17 +43,6 @@ std::vector<std::string> label_map_names(const fs::path& dir, const std::string&
   return names;
 }
 
-void check_step_labels(const PostprocessingPlan& plan, const DatasetInfo& dataset,
-                       const fs::path& plan_file, const fs::path& dataset_file) {
-  const std::vector<int> allowed = dataset.allowed_label_values();
-  for (size_t i = 0; i < plan.steps.size(); ++i)
-    for (int value : plan.steps[i].labels)
-      if (!std::binary_search(allowed.begin(), allowed.end(), value))
-        throw Error(plan_file.string(), "steps[" + std::to_string(i) + "] names label " +
-                                            std::to_string(value) + ", which " +
-                                            dataset_file.string() + " does not declare");
-}
-
 void postprocess_label_file(const fs::path& input, const fs::path& output,
                             const PostprocessingPlan& plan) {
   torch::NoGradGuard no_grad;
@@ -72,11 +62,13 @@ void postprocess_label_file(const fs::path& input, const fs::path& output,
 }  // namespace
 
 PostprocessFolderResult postprocess_folder(const PostprocessFolderOptions& o) {
-  const PostprocessingPlan plan = read_postprocessing(o.postprocessing_file);
+  const PostprocessingPlan plan = o.postprocessing_file.extension() == ".pkl"
+                                      ? read_nnunet_postprocessing(o.postprocessing_file)
+                                      : read_postprocessing(o.postprocessing_file);
   PostprocessFolderResult result;
   result.dataset_json = postprocessing_dataset_json(o);
   const DatasetInfo dataset = read_dataset_json(result.dataset_json);
-  check_step_labels(plan, dataset, o.postprocessing_file, result.dataset_json);
+  check_postprocessing_labels(plan, dataset, o.postprocessing_file, result.dataset_json);
   const std::vector<std::string> names = label_map_names(o.input_dir, dataset.file_ending);
   if (names.empty())
     throw Error(o.input_dir.string(), "holds no label maps ending in " + dataset.file_ending);

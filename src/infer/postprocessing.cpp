@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include "medseg/core/error.h"
 #include "medseg/core/files.h"
 #include "medseg/core/json_reader.h"
@@ -55,6 +57,18 @@ PostprocessingPlan postprocessing_from_json(const nlohmann::json& j, const std::
   plan.details = r.get_or<nlohmann::json>("details", nlohmann::json::object());
   r.reject_unknown_keys();
   return plan;
+}
+
+void check_postprocessing_labels(const PostprocessingPlan& plan, const DatasetInfo& dataset,
+                                 const std::filesystem::path& plan_file,
+                                 const std::filesystem::path& dataset_file) {
+  const std::vector<int> allowed = dataset.allowed_label_values();
+  for (size_t i = 0; i < plan.steps.size(); ++i)
+    for (int value : plan.steps[i].labels)
+      if (!std::binary_search(allowed.begin(), allowed.end(), value))
+        throw Error(plan_file.string(), "steps[" + std::to_string(i) + "] names label " +
+                                            std::to_string(value) + ", which " +
+                                            dataset_file.string() + " does not declare");
 }
 
 PostprocessingPlan read_postprocessing(const std::filesystem::path& path) {

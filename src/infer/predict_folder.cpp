@@ -15,7 +15,8 @@ namespace fs = std::filesystem;
 namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() > suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string channel_file_name(const std::string& id, int channel, const std::string& ending) {
@@ -33,8 +34,9 @@ CaseFiles single_file_case(const fs::path& file, const DatasetInfo& dataset) {
   CaseFiles c;
   if (!split) {
     if (dataset.num_channels() != 1)
-      throw Error(file.string(), "not named <case>_XXXX" + dataset.file_ending + " (the model takes " +
-                                     std::to_string(dataset.num_channels()) + " channels)");
+      throw Error(file.string(), "not named <case>_XXXX" + dataset.file_ending +
+                                     " (the model takes " + std::to_string(dataset.num_channels()) +
+                                     " channels)");
     c.id = name.substr(0, name.size() - dataset.file_ending.size());
     c.images = {file};
     return c;
@@ -55,17 +57,21 @@ std::vector<CaseFiles> prediction_cases(const fs::path& input, const DatasetInfo
   if (!fs::is_directory(input)) return {single_file_case(input, dataset)};
   const CaseDiscovery discovery = discover_cases(input, fs::path(), dataset);
   if (!discovery.problems.empty()) {
-    std::string message = std::to_string(discovery.problems.size()) + " problem(s) with the input files:";
+    std::string message =
+        std::to_string(discovery.problems.size()) + " problem(s) with the input files:";
     for (const auto& p : discovery.problems) message += "\n  " + p;
     throw Error(input.string(), message);
   }
   if (discovery.cases.empty())
-    throw Error(input.string(), "no case files (<case>_0000" + dataset.file_ending + ") in the folder");
+    throw Error(input.string(),
+                "no case files (<case>_0000" + dataset.file_ending + ") in the folder");
   return discovery.cases;
 }
 
-std::vector<CaseFiles> select_part(const std::vector<CaseFiles>& cases, int num_parts, int part_id) {
-  if (num_parts < 1) throw UsageError("--num-parts", "must be at least 1, not " + std::to_string(num_parts));
+std::vector<CaseFiles> select_part(const std::vector<CaseFiles>& cases, int num_parts,
+                                   int part_id) {
+  if (num_parts < 1)
+    throw UsageError("--num-parts", "must be at least 1, not " + std::to_string(num_parts));
   if (part_id < 0 || part_id >= num_parts)
     throw UsageError("--part-id", "must be in [0, " + std::to_string(num_parts - 1) + "], not " +
                                       std::to_string(part_id));
@@ -75,14 +81,30 @@ std::vector<CaseFiles> select_part(const std::vector<CaseFiles>& cases, int num_
   return part;
 }
 
+bool existing_output_is_complete(const fs::path& output, size_t index, size_t count,
+                                 const std::string& case_id) {
+  if (!fs::exists(output)) return false;
+  try {
+    check_image_file(output);
+    log().info("[{}/{}] {}: exists, skipped", index + 1, count, case_id);
+    return true;
+  } catch (const Error& e) {  // left broken by an earlier run (a full disk): predicted again
+    log().warn("[{}/{}] {}: the existing output is not a complete image, predicting it again ({})",
+               index + 1, count, case_id, e.what());
+    return false;
+  }
+}
+
 PredictFolderResult predict_folder(const Predictor& predictor, const PredictFolderOptions& o) {
   using Clock = std::chrono::steady_clock;
   const DatasetInfo& dataset = predictor.dataset();
-  const std::vector<CaseFiles> cases = select_part(prediction_cases(o.input, dataset), o.num_parts, o.part_id);
+  const std::vector<CaseFiles> cases =
+      select_part(prediction_cases(o.input, dataset), o.num_parts, o.part_id);
   if (predictor.needs_previous_stage() && o.previous_stage_dir.empty())
     throw UsageError("medseg predict", "configuration " + predictor.configuration().name +
                                            " is a cascade stage: give the predictions of " +
-                                           *predictor.configuration().previous_stage + " with --previous-stage");
+                                           *predictor.configuration().previous_stage +
+                                           " with --previous-stage");
   fs::create_directories(o.output_dir);
   PredictFolderResult result;
   result.cases = cases.size();
@@ -91,21 +113,12 @@ PredictFolderResult predict_folder(const Predictor& predictor, const PredictFold
   for (size_t i = 0; i < cases.size(); ++i) {
     const CaseFiles& c = cases[i];
     const fs::path output = o.output_dir / (c.id + dataset.file_ending);
-    if (o.skip_existing && fs::exists(output)) {
-      try {
-        check_image_file(output);
-        log().info("[{}/{}] {}: exists, skipped", i + 1, cases.size(), c.id);
-        continue;
-      } catch (const Error& e) {  // left broken by an earlier run (a full disk): predicted again
-        log().warn("[{}/{}] {}: the existing output is not a complete image, predicting it again "
-                   "({})",
-                   i + 1, cases.size(), c.id, e.what());
-      }
-    }
+    if (o.skip_existing && existing_output_is_complete(output, i, cases.size(), c.id)) continue;
     fs::path previous;
     if (predictor.needs_previous_stage()) {
       previous = o.previous_stage_dir / (c.id + dataset.file_ending);
-      if (!fs::exists(previous)) throw Error(previous.string(), "previous stage prediction of case " + c.id + " not found");
+      if (!fs::exists(previous))
+        throw Error(previous.string(), "previous stage prediction of case " + c.id + " not found");
     }
     const auto case_start = Clock::now();
     predictor.predict_case(c.images, output, previous);
@@ -115,9 +128,9 @@ PredictFolderResult predict_folder(const Predictor& predictor, const PredictFold
     const size_t left = cases.size() - i - 1;
     const std::string eta =
         left == 0 ? std::string()
-                  : ", ETA " + format_duration(predicting_seconds /
-                                               static_cast<double>(result.predicted) *
-                                               static_cast<double>(left)) +
+                  : ", ETA " +
+                        format_duration(predicting_seconds / static_cast<double>(result.predicted) *
+                                        static_cast<double>(left)) +
                         " for " + std::to_string(left) + " more";
     log().info("[{}/{}] {} -> {} ({:.2f} s{})", i + 1, cases.size(), c.id, output.string(), seconds,
                eta);

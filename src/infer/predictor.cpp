@@ -6,9 +6,13 @@
 #include "medseg/core/files.h"
 #include "medseg/core/log.h"
 #include "medseg/infer/model_folder.h"
+#include "medseg/infer/nnunet_model_folder.h"
+#include "medseg/infer/nnunet_postprocessing.h"
 #include "medseg/infer/previous_stage.h"
 #include "medseg/infer/sliding_window.h"
+#include "medseg/io/nnunet_plans.h"
 #include "medseg/nn/checkpoint.h"
+#include "medseg/nn/nnunet_weights.h"
 #include "medseg/preprocess/case_preprocessor.h"
 #include "medseg/preprocess/npy.h"
 
@@ -211,12 +215,93 @@ void check_recorded_plans(const nlohmann::json& meta, const Plans& plans,
   }
 }
 
+// A results folder of the reference nnU-Net (nnunet_model_folder.h): its plans, dataset.json,
+// checkpoints and mirroring axes, through the same predictor as medseg's own models. As the
+// reference, the configuration is the one the checkpoints were trained for.
+Predictor from_nnunet_model_folder(const fs::path& model_dir, const std::string& configuration,
+                                   const std::vector<int>& folds, const std::string& checkpoint,
+                                   torch::Device device, PredictionOptions options) {
+  const fs::path plans_file = model_dir / "plans.json";
+  Plans plans = read_nnunet_plans(plans_file);
+  DatasetInfo dataset = read_dataset_json(model_dir / "dataset.json");
+  // inference_information.json and postprocessing.pkl where the reference wrote them.
+  const NnunetInstructions instructions =
+      nnunet_instructions(model_dir, resolve_folds(model_dir, folds), options.postprocessing);
+  for (const std::string& note : instructions.notes) log().info("{}", note);
+  std::vector<int> used_folds = folds;
+  if (folds.empty() && instructions.folds) {
+    used_folds = *instructions.folds;
+    std::string text;
+    for (int f : used_folds) text += " " + std::to_string(f);
+    log().info("{}: folds{} (inference_information.json)", model_dir.string(), text);
+  }
+  used_folds = resolve_folds(model_dir, used_folds);
+  std::vector<UNet> networks;
+  std::string name, trainer;
+  std::optional<std::vector<int64_t>> mirror_axes;
+  for (int fold : used_folds) {
+    const fs::path file = nnunet_checkpoint_file(model_dir, fold, checkpoint);
+    if (!fs::exists(file))
+      throw Error(file.string(), "checkpoint not found (" + fold_folder_name(fold) +
+                                     " has no checkpoint_" + checkpoint + ".pth)");
+    const NnunetCheckpoint ck = read_nnunet_checkpoint(file);
+    if (networks.empty()) {
+      name = ck.configuration;
+      trainer = ck.trainer_name;
+      mirror_axes = ck.mirror_axes;
+      if (!configuration.empty() && configuration != name)
+        throw Error(file.string(), "was trained for configuration '" + name + "', not '" +
+                                       configuration + "' (-c)");
+      if (!plans.configurations.count(name))
+        throw Error(file.string(), "key 'init_args' names configuration '" + name + "', which " +
+                                       plans_file.string() + " does not plan");
+    } else if (ck.configuration != name || ck.trainer_name != trainer) {
+      throw Error(file.string(), "was trained as " + ck.trainer_name + " / " + ck.configuration +
+                                     ", the first fold as " + trainer + " / " + name +
+                                     ": one model folder, one model");
+    }
+    const ConfigurationPlan& config = plans.configuration(name);
+    UNet net = make_unet(config, network_input_channels(config, dataset), dataset.num_outputs(),
+                         /*deep_supervision=*/false);
+    load_nnunet_weights(*net, ck.network_weights, file.string());
+    networks.push_back(net);
+  }
+  const int64_t dims = plans.configuration(name).spatial_dims();
+  if (mirror_axes)
+    for (int64_t axis : *mirror_axes)
+      if (axis >= dims)
+        throw Error(nnunet_checkpoint_file(model_dir, used_folds.front(), checkpoint).string(),
+                    "key 'inference_allowed_mirroring_axes' names axis " + std::to_string(axis) +
+                        " of a " + std::to_string(dims) + "D configuration");
+  if (options.mirroring && !mirror_axes) {
+    log().info("{}: the checkpoints allow no test-time mirroring, so predicting without it",
+               model_dir.string());
+    options.mirroring = false;
+  }
+  options.mirror_axes = mirror_axes;
+  log().info("{}: nnU-Net v2 model ({}, {} fold(s))", model_dir.string(), trainer, networks.size());
+  PostprocessingPlan postprocessing;
+  if (instructions.postprocessing) {
+    postprocessing = read_nnunet_postprocessing(*instructions.postprocessing);
+    check_postprocessing_labels(postprocessing, dataset, *instructions.postprocessing,
+                                model_dir / "dataset.json");
+    log().info("{}: postprocessing, {} step(s)", instructions.postprocessing->string(),
+               postprocessing.steps.size());
+  }
+  Predictor predictor(std::move(plans), name, std::move(dataset), std::move(networks), device,
+                      options);
+  predictor.set_postprocessing(std::move(postprocessing));
+  return predictor;
+}
+
 }  // namespace
 
 Predictor Predictor::from_model_folder(const fs::path& model_dir, const std::string& configuration,
                                        const std::vector<int>& folds, const std::string& checkpoint,
                                        torch::Device device, PredictionOptions options) {
   if (!fs::is_directory(model_dir)) throw Error(model_dir.string(), "model folder not found");
+  if (is_nnunet_model_folder(model_dir))
+    return from_nnunet_model_folder(model_dir, configuration, folds, checkpoint, device, options);
   Plans plans = read_plans(model_dir / "plans.json");
   DatasetInfo dataset = read_dataset_json(model_dir / "dataset.json");
   const std::string name = configuration.empty() ? folder_configuration(model_dir) : configuration;
@@ -249,8 +334,11 @@ Predictor Predictor::from_model_folder(const fs::path& model_dir, const std::str
   Predictor predictor(std::move(plans), name, std::move(dataset), std::move(networks), device,
                       options);
   const fs::path pp = model_dir / "postprocessing.json";
-  if (options.postprocessing && fs::exists(pp))
+  if (options.postprocessing && fs::exists(pp)) {
     predictor.set_postprocessing(read_postprocessing(pp));
+    log().info("{}: postprocessing, {} step(s)", pp.string(),
+               predictor.postprocessing().steps.size());
+  }
   return predictor;
 }
 
@@ -269,6 +357,7 @@ at::Tensor Predictor::predict_logits(const at::Tensor& data,
   o.patch_size = config.patch_size;
   o.step_size = options_.step_size;
   o.mirroring = options_.mirroring;
+  o.mirror_axes = options_.mirror_axes;
   o.tile_batch = options_.tile_batch;
   o.mirror_group = options_.mirror_group;
   // In bfloat16 on a CPU a lone tile already runs at ~85% of the batched speed (0.60 s against

@@ -28,7 +28,8 @@ at::Tensor box_of(const at::Tensor& volume, const Tile& tile) {
 // The logit sum and the weight sum over the padded volume.
 class Accumulator {
  public:
-  Accumulator(std::vector<int64_t> shape, c10::Device device) : shape_(std::move(shape)), device_(device) {}
+  Accumulator(std::vector<int64_t> shape, c10::Device device)
+      : shape_(std::move(shape)), device_(device) {}
 
   bool allocated() const { return sum_.defined(); }
 
@@ -51,7 +52,8 @@ class Accumulator {
   c10::Device device() const { return device_; }
 
   // logits (outputs, tile...) already weighted; weight: the importance map of the tile.
-  void add(const Tile& tile, const at::Tensor& weighted_logits, const at::Tensor& weight, bool add_weight) {
+  void add(const Tile& tile, const at::Tensor& weighted_logits, const at::Tensor& weight,
+           bool add_weight) {
     const at::Tensor logits = tile.planar ? weighted_logits.unsqueeze(1) : weighted_logits;
     box_of(sum_, tile).add_(logits);
     if (add_weight) box_of(weight_, tile).add_(tile.planar ? weight.unsqueeze(0) : weight);
@@ -79,6 +81,14 @@ void check_inputs(const at::Tensor& data, const std::vector<LogitsFunction>& net
   if (o.tile_batch < 1) throw Error("sliding window", "the tile batch must be at least 1");
   if (o.patch_size.size() != 2 && o.patch_size.size() != 3)
     throw Error("sliding window", "the patch must have 2 or 3 axes");
+  if (o.mirror_axes) {
+    const auto& axes = *o.mirror_axes;
+    for (size_t i = 0; i < axes.size(); ++i)
+      if (axes[i] < 0 || axes[i] >= static_cast<int64_t>(o.patch_size.size()) ||
+          (i > 0 && axes[i] <= axes[i - 1]))
+        throw Error("sliding window", "mirror axes must be ascending axes of the " +
+                                          std::to_string(o.patch_size.size()) + "-axis patch");
+  }
 }
 
 // Tiles [first, first + count) stacked into one network input (count, channels, patch...).
@@ -94,17 +104,21 @@ at::Tensor gather_tiles(const at::Tensor& data, const std::vector<Tile>& tiles, 
 
 }  // namespace
 
-at::Tensor predict_sliding_window(const at::Tensor& data, const std::vector<LogitsFunction>& networks,
+at::Tensor predict_sliding_window(const at::Tensor& data,
+                                  const std::vector<LogitsFunction>& networks,
                                   const SlidingWindowOptions& o) {
   check_inputs(data, networks, o);
   torch::NoGradGuard no_grad;
   const std::vector<int64_t> shape(data.sizes().begin() + 1, data.sizes().end());
   const Padding padding = padding_for_patch(shape, o.patch_size);
   const at::Tensor padded = pad_volume(data, padding);
-  const std::vector<Tile> tiles = sliding_window_tiles(padding.padded_shape(shape), o.patch_size, o.step_size);
+  const std::vector<Tile> tiles =
+      sliding_window_tiles(padding.padded_shape(shape), o.patch_size, o.step_size);
   const at::Tensor gaussian = gaussian_importance_map(o.patch_size).to(o.device);
   std::vector<int64_t> mirror_axes;
-  if (o.mirroring) {
+  if (o.mirroring && o.mirror_axes) {
+    mirror_axes = *o.mirror_axes;
+  } else if (o.mirroring) {
     mirror_axes.resize(o.patch_size.size());
     std::iota(mirror_axes.begin(), mirror_axes.end(), 0);
   }
@@ -112,8 +126,9 @@ at::Tensor predict_sliding_window(const at::Tensor& data, const std::vector<Logi
   const auto batch = static_cast<size_t>(o.tile_batch);
   int64_t tile_voxels = o.tile_batch;
   for (const int64_t edge : o.patch_size) tile_voxels *= edge;
-  const int64_t group =
-      o.mirror_group > 0 ? o.mirror_group : automatic_mirror_group(tile_voxels, mirror_pass_count(mirror_axes));
+  const int64_t group = o.mirror_group > 0
+                            ? o.mirror_group
+                            : automatic_mirror_group(tile_voxels, mirror_pass_count(mirror_axes));
   const int64_t passes_per_tile = mirror_pass_count(mirror_axes);
   std::unique_ptr<Progress> progress;
   if (!o.progress_label.empty()) {
@@ -122,8 +137,8 @@ at::Tensor predict_sliding_window(const at::Tensor& data, const std::vector<Logi
     po.quiet_seconds = 3.0;  // a case that takes seconds needs no progress of its own
     po.final_line = false;   // the case's own line follows
     progress = std::make_unique<Progress>(
-        o.progress_label,
-        static_cast<int64_t>(networks.size() * tiles.size()) * passes_per_tile, po);
+        o.progress_label, static_cast<int64_t>(networks.size() * tiles.size()) * passes_per_tile,
+        po);
   }
   for (size_t n = 0; n < networks.size(); ++n) {
     for (size_t first = 0; first < tiles.size(); first += batch) {
@@ -131,14 +146,15 @@ at::Tensor predict_sliding_window(const at::Tensor& data, const std::vector<Logi
       at::Tensor logits;
       {
         c10::InferenceMode inference;
-        logits = predict_mirrored_sum(networks[n], gather_tiles(padded, tiles, first, count, o.device), mirror_axes,
-                                      group);
+        logits = predict_mirrored_sum(
+            networks[n], gather_tiles(padded, tiles, first, count, o.device), mirror_axes, group);
         logits = logits * gaussian;
       }
       if (!accumulator.allocated()) accumulator.allocate(logits.size(1));
       if (logits.device() != accumulator.device()) logits = logits.to(accumulator.device());
       const at::Tensor weight = gaussian.to(accumulator.device());
-      for (size_t t = 0; t < count; ++t) accumulator.add(tiles[first + t], logits[t], weight, n == 0);
+      for (size_t t = 0; t < count; ++t)
+        accumulator.add(tiles[first + t], logits[t], weight, n == 0);
       if (progress) progress->advance(static_cast<int64_t>(count) * passes_per_tile);
     }
   }

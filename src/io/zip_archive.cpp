@@ -681,6 +681,21 @@ void ZipReader::extract(const ZipEntry& entry, const fs::path& destination) cons
   });
 }
 
+std::string ZipReader::read(const ZipEntry& entry, uint64_t max_size) const {
+  check_extractable(entry);
+  if (entry.size > max_size)
+    throw Error(path_.string(), zipfmt::entry_label(entry.name) + " holds " +
+                                    std::to_string(entry.size) + " bytes, more than the " +
+                                    std::to_string(max_size) + " this file may have there");
+  std::string data;
+  data.reserve(static_cast<size_t>(entry.size));
+  zipfmt::FilePtr in = zipfmt::open_file(path_, "rb", "the archive");
+  read_entry(in.get(), entry, [&](const unsigned char* chunk, size_t n) {
+    data.append(reinterpret_cast<const char*>(chunk), n);
+  });
+  return data;
+}
+
 void ZipReader::verify() const {
   using namespace zipfmt;
   const std::string where = path_.string();

@@ -1,9 +1,10 @@
 // Writes the seed corpora of the fuzz targets (tests/fuzz/corpus/<target>/), with medseg's own
 // writers where it has one: small NIfTI-1/2 files of several voxel types and byte orders, .npy
-// arrays, checkpoints of the network fuzz_checkpoint loads, zip archives, and JSON files of
-// every kind the JSON readers take (each read back by its reader).
-// Usage: medseg_fuzz_make_seeds tests/fuzz/corpus  (reads corpus/json_readers/plans.json,
-// written by `medseg plan`, for the checkpoints' metadata).
+// arrays, checkpoints of the network fuzz_checkpoint loads, zip archives, JSON files of every
+// kind the JSON readers take (each read back by its reader), and the reference nnU-Net's pickles
+// from tests/data/nnunet_results.
+// Usage: medseg_fuzz_make_seeds tests/fuzz/corpus [tests/data/nnunet_results]  (reads
+// corpus/json_readers/plans.json, written by `medseg plan`, for the checkpoints' metadata).
 #include <torch/torch.h>
 #include <zlib.h>
 
@@ -11,12 +12,14 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <string>
 
 #include "medseg/core/error.h"
 #include "medseg/core/files.h"
 #include "medseg/infer/postprocessing.h"
+#include "medseg/io/pickle.h"
 #include "medseg/io/plans.h"
 #include "medseg/io/zip_archive.h"
 #include "medseg/nn/checkpoint.h"
@@ -177,6 +180,25 @@ void write_checkpoint_seeds(const fs::path& dir, const fs::path& file_dir,
                         std::string{0x57, 1} + linear + meta.dump());
 }
 
+// The reference nnU-Net's pickles from the committed fixture `nnunet` (tests/data/nnunet_results,
+// written by its own code): postprocessing.pkl files, and the data.pkl of a checkpoint_*.pth.
+void write_pickle_seeds(const fs::path& dir, const fs::path& nnunet) {
+  copy_file_atomically(nnunet / "postprocessing_forms.pkl", dir / "postprocessing_forms.pkl");
+  copy_file_atomically(nnunet / "nnUNetTrainer__nnUNetPlans__3d_fullres" /
+                           "crossval_results_folds_0_1" / "postprocessing.pkl",
+                       dir / "postprocessing.pkl");
+  const ZipReader checkpoint(nnunet / "nnUNetTrainer__nnUNetPlans__2d" / "fold_0" /
+                             "checkpoint_final.pth");
+  for (const ZipEntry& entry : checkpoint.entries())
+    if (fs::path(entry.name).filename() == "data.pkl")
+      write_text_atomically(dir / "checkpoint_data.pkl", checkpoint.read(entry, uint64_t{1} << 24));
+  for (const auto& seed : fs::directory_iterator(dir))
+    if (seed.path().extension() == ".pkl") {
+      std::ifstream in(seed.path(), std::ios::binary);
+      parse_pickle(std::string(std::istreambuf_iterator<char>(in), {}), seed.path().string());
+    }
+}
+
 void write_zip_seeds(const fs::path& dir) {
   ZipWriter zip(dir / "model.zip");
   zip.add_data("model/", "", ZipMethod::kStore);
@@ -236,14 +258,14 @@ void write_json_seeds(const fs::path& dir, const nlohmann::json& meta) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s <corpus folder>\n", argv[0]);
+  if (argc != 2 && argc != 3) {
+    std::fprintf(stderr, "usage: %s <corpus folder> [<nnunet_results fixture folder>]\n", argv[0]);
     return 2;
   }
   try {
     const fs::path corpus = argv[1];
     for (const char* target :
-         {"nifti", "npy", "checkpoint", "checkpoint_file", "zip", "json_readers"})
+         {"nifti", "npy", "checkpoint", "checkpoint_file", "zip", "json_readers", "pickle"})
       fs::create_directories(corpus / target);
     const Plans plans = read_plans(corpus / "json_readers" / "plans.json");
     const nlohmann::json meta = training_meta(plans);
@@ -252,6 +274,12 @@ int main(int argc, char** argv) {
     write_checkpoint_seeds(corpus / "checkpoint", corpus / "checkpoint_file", meta);
     write_zip_seeds(corpus / "zip");
     write_json_seeds(corpus / "json_readers", meta);
+    // Default: corpus is tests/fuzz/corpus, the fixture tests/data/nnunet_results.
+    const fs::path nnunet =
+        argc == 3 ? fs::path(argv[2])
+                  : fs::absolute(corpus).lexically_normal().parent_path().parent_path() / "data" /
+                        "nnunet_results";
+    write_pickle_seeds(corpus / "pickle", nnunet);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;

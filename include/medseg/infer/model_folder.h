@@ -26,6 +26,10 @@ std::vector<int> available_folds(const std::filesystem::path& model_dir);
 std::vector<int> resolve_folds(const std::filesystem::path& model_dir,
                                const std::vector<int>& requested);
 
+// The checkpoint name of `text`: final, best or latest, also as a file name of either kind
+// (checkpoint_best.pth, the reference's -chk, or checkpoint_best.pt); UsageError otherwise.
+std::string checkpoint_name(const std::string& text);
+
 // fold_<k>/checkpoint_<name>.pt, for name final, best or latest (Error otherwise).
 std::filesystem::path checkpoint_file(const std::filesystem::path& model_dir, int fold,
                                       const std::string& name);

@@ -9,9 +9,10 @@
 namespace medseg {
 
 struct PostprocessFolderOptions {
-  std::filesystem::path input_dir;            // label maps <case><file_ending>
-  std::filesystem::path output_dir;           // may be input_dir (each file is replaced atomically)
-  std::filesystem::path postprocessing_file;  // postprocessing.json
+  std::filesystem::path input_dir;   // label maps <case><file_ending>
+  std::filesystem::path output_dir;  // may be input_dir (each file is replaced atomically)
+  // postprocessing.json, or the reference's postprocessing.pkl (a name ending in .pkl)
+  std::filesystem::path postprocessing_file;
   // The file ending and the labels the steps may name. Empty: the dataset.json beside the
   // postprocessing file (a model folder, a cross-validation or ensemble folder of find-best),
   // else the one in input_dir; Error asking for it when there is none.

@@ -5,11 +5,13 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
-#include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "medseg/io/dataset.h"
 
 namespace medseg {
 
@@ -35,6 +37,13 @@ nlohmann::json to_json(const PostprocessingPlan& plan);
 PostprocessingPlan postprocessing_from_json(const nlohmann::json& j, const std::string& where);
 
 PostprocessingPlan read_postprocessing(const std::filesystem::path& path);
-void write_postprocessing(const PostprocessingPlan& plan, const std::filesystem::path& path);  // atomic
+
+// Error naming `plan_file` and `dataset_file` when a step names a label the dataset does not
+// declare.
+void check_postprocessing_labels(const PostprocessingPlan& plan, const DatasetInfo& dataset,
+                                 const std::filesystem::path& plan_file,
+                                 const std::filesystem::path& dataset_file);
+void write_postprocessing(const PostprocessingPlan& plan,
+                          const std::filesystem::path& path);  // atomic
 
 }  // namespace medseg

@@ -39,4 +39,10 @@ struct PredictFolderResult {
 
 PredictFolderResult predict_folder(const Predictor& predictor, const PredictFolderOptions& options);
 
+// --continue: true when `output` exists and is a complete image (logged as skipped, case
+// `index` of `count`); an existing but broken file (an earlier run stopped by a full disk) is
+// logged and predicted again (false).
+bool existing_output_is_complete(const std::filesystem::path& output, size_t index, size_t count,
+                                 const std::string& case_id);
+
 }  // namespace medseg

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ namespace medseg {
 struct PredictionOptions {
   double step_size = 0.5;  // sliding-window step, fraction of the patch
   bool mirroring = true;   // test-time mirroring over every spatial axis
+  // With mirroring: only these patch axes (a reference nnU-Net checkpoint's
+  // inference_allowed_mirroring_axes); unset: every axis.
+  std::optional<std::vector<int64_t>> mirror_axes;
   int64_t tile_batch = 1;  // tiles per network call
   // Mirrored copies per network call; 0: automatic: 1 when computing in bfloat16, else
   // sliding_window.h's rule.

@@ -8,6 +8,7 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,9 +20,11 @@ struct SlidingWindowOptions {
   std::vector<int64_t> patch_size;  // 3 axes, or 2 for a 2D configuration (slice by slice)
   double step_size = 0.5;           // fraction of the patch between tile starts, (0, 1]
   bool mirroring = true;            // test-time mirroring over every patch axis
-  int64_t tile_batch = 1;           // tiles per network call
-  int64_t mirror_group = 0;         // mirrored copies per call (predict_mirrored_sum); 0: automatic
-  c10::Device device = c10::kCPU;   // where the networks run; accumulators too when they fit
+  // With mirroring: only these patch axes (ascending, each < the patch's axes); unset: every one.
+  std::optional<std::vector<int64_t>> mirror_axes;
+  int64_t tile_batch = 1;          // tiles per network call
+  int64_t mirror_group = 0;        // mirrored copies per call (predict_mirrored_sum); 0: automatic
+  c10::Device device = c10::kCPU;  // where the networks run; accumulators too when they fit
   // Not empty: progress over the tile passes (tiles x mirrored copies x networks) under this
   // label, shown once the volume has taken a few seconds (core/progress.h).
   std::string progress_label;

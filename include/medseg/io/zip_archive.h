@@ -99,6 +99,9 @@ class ZipReader {
   // failure later (a corrupt entry) may leave the files extracted so far. Returns the number of
   // files extracted.
   size_t extract_all(const std::filesystem::path& destination) const;
+  // The entry's data in memory, checked as extract checks it; Error naming the archive and the
+  // entry when its recorded size is above `max_size` (nothing is allocated then).
+  std::string read(const ZipEntry& entry, uint64_t max_size) const;
   // Reads every entry as extract would, writing nothing: no name twice, each entry extractable,
   // its local header the same as the central directory's record (name, method, CRC-32 and sizes,
   // or those of the data descriptor after its data), its data inside the file, before the
