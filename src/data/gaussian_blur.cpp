@@ -74,26 +74,28 @@ at::Tensor smooth_axis(const at::Tensor& x, int64_t axis, std::vector<double> we
   return out;
 }
 
+// x smoothed along its last sigmas.size() axes, each with kernel(sigma) (axes with sigma 0
+// untouched); a new float tensor.
+template <typename Kernel>
+at::Tensor smooth_axes(const at::Tensor& x, const std::vector<double>& sigmas, const Kernel& kernel,
+                       BlurBorder border) {
+  at::Tensor out = x.to(at::kFloat);
+  const int64_t first = x.dim() - static_cast<int64_t>(sigmas.size());
+  for (std::size_t d = 0; d < sigmas.size(); ++d)
+    if (sigmas[d] > 0)
+      out = smooth_axis(out, first + static_cast<int64_t>(d), kernel(sigmas[d]), border);
+  return out.data_ptr() == x.data_ptr() ? out.clone() : out;
+}
+
 }  // namespace
 
 at::Tensor gaussian_smooth(const at::Tensor& x, const std::vector<double>& sigmas,
                            BlurBorder border) {
-  at::Tensor out = x.to(at::kFloat);
-  const int64_t first = x.dim() - static_cast<int64_t>(sigmas.size());
-  for (std::size_t d = 0; d < sigmas.size(); ++d)
-    if (sigmas[d] > 0)
-      out = smooth_axis(out, first + static_cast<int64_t>(d), scipy_kernel(sigmas[d]), border);
-  return out.data_ptr() == x.data_ptr() ? out.clone() : out;
+  return smooth_axes(x, sigmas, scipy_kernel, border);
 }
 
 at::Tensor augmentation_blur(const at::Tensor& x, const std::vector<double>& sigmas) {
-  at::Tensor out = x.to(at::kFloat);
-  const int64_t first = x.dim() - static_cast<int64_t>(sigmas.size());
-  for (std::size_t d = 0; d < sigmas.size(); ++d)
-    if (sigmas[d] > 0)
-      out = smooth_axis(out, first + static_cast<int64_t>(d), augmentation_kernel(sigmas[d]),
-                        BlurBorder::kMirror);
-  return out.data_ptr() == x.data_ptr() ? out.clone() : out;
+  return smooth_axes(x, sigmas, augmentation_kernel, BlurBorder::kMirror);
 }
 
 void gaussian_blur(at::Tensor& data, const GaussianBlurOptions& o, std::vector<Rng>& rngs) {
