@@ -12,7 +12,8 @@ checkpoint format), then for mirroring off and on:
   reference, float16 window: bench/reference_bench.py predict as nnUNetv2_predict computes (its
     Gaussian map and sliding-window sums in float16), probabilities saved;
   reference, float32 window: the same with those two in float32 (Float32SlidingWindow);
-  medseg fp32 and medseg in its default precision: `medseg predict -m <that results folder>`.
+  medseg fp32 and medseg in its default precision: `medseg predict -m <that results folder>`;
+  medseg fp32 with --accumulate float16 (the reference's float16 window reproduced).
 Reported: max |p_medseg - p_reference| against each reference run (fp32 medseg), the share of
 voxels whose labels agree, each tool's seconds per case (the reference: preprocessing, sliding
 window and export of one case, model loading apart; medseg: its per-case log line) and peak
@@ -54,10 +55,10 @@ def log(message: str) -> None:
 
 
 def medseg_run(medseg: str, model: Path, images: Path, out: Path, mirrored: bool,
-               precision: str, threads: int) -> Dict[str, Any]:
+               precision: str, threads: int, accumulate: str = 'float32') -> Dict[str, Any]:
     command = [medseg, '--threads', str(threads), 'predict', '-i', str(images),
                '-o', str(out), '-m', str(model), '-f', '0', '--save-probabilities',
-               '--no-postprocessing', '--precision', precision]
+               '--no-postprocessing', '--precision', precision, '--accumulate', accumulate]
     if not mirrored:
         command.append('--no-mirroring')
     # Popen + wait4 for this child's own peak RSS.
@@ -70,7 +71,8 @@ def medseg_run(medseg: str, model: Path, images: Path, out: Path, mirrored: bool
         sys.exit(f'nnunet-compare: medseg predict failed:\n{output[-4000:]}')
     per_case = [float(s) for s in re.findall(r'\] \S+ -> .*\((\d+(?:\.\d+)?) s\)', output)]
     return {'seconds_per_case': per_case[0] if per_case else None, 'process_seconds': wall,
-            'peak_rss_mb': usage.ru_maxrss / 1024, 'precision': precision}
+            'peak_rss_mb': usage.ru_maxrss / 1024, 'precision': precision,
+            'accumulate': accumulate}
 
 
 def reference_run(python: str, work: Path, images: Path, out: Path, mirrored: bool,
@@ -144,9 +146,16 @@ def scenario(name: str, args: argparse.Namespace) -> Dict[str, Any]:
             runs[f'medseg_{precision}'] = medseg_run(args.medseg, model, images,
                                                      s / f'medseg_{precision}_{key}', mirrored,
                                                      precision, args.threads)
+        # --accumulate float16: the shipped reference's float16 window, operation for operation.
+        log(f'{name}, {key}: medseg fp32, float16 accumulation')
+        runs['medseg_fp32_float16'] = medseg_run(args.medseg, model, images,
+                                                 s / f'medseg_fp32_float16_{key}', mirrored,
+                                                 'fp32', args.threads, 'float16')
         for window in ('float32', 'float16'):
             runs[f'medseg_fp32_vs_reference_{window}'] = compare(
                 s / f'medseg_fp32_{key}', s / f'reference_{window}_{key}', case)
+        runs['medseg_fp32_float16_vs_reference_float16'] = compare(
+            s / f'medseg_fp32_float16_{key}', s / f'reference_float16_{key}', case)
         out[key] = runs
     return out
 
@@ -185,6 +194,10 @@ def main() -> int:
                 print(f'{name:12s} {key:10s} medseg fp32 vs reference {window} window: max |dp| '
                       f'{c["max_abs_probability_difference"]:.2e}, labels agree on '
                       f'{100 * c["label_agreement"]:.4f}%')
+            c = runs['medseg_fp32_float16_vs_reference_float16']
+            print(f'{name:12s} {key:10s} medseg fp32 --accumulate float16 vs reference float16 '
+                  f'window: max |dp| {c["max_abs_probability_difference"]:.2e}, labels agree on '
+                  f'{100 * c["label_agreement"]:.4f}%')
     log(f'wrote {out}')
     return 0
 

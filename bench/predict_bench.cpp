@@ -5,8 +5,12 @@
 // with and without mirroring, and on a 256x256x200 volume without mirroring; plus the GFLOP/s
 // of the network's forward pass alone. Each scenario runs in its own process (peak RSS).
 //
-//   predict_bench [--mode all|mirror|plain|large|forward] [--iterations N] [--tile-batch B]
-//                 [--mirror-group G] [--precision auto|fp32|bf16] [--json PATH]
+//   predict_bench [--mode all|mirror|plain|large|forward|qa] [--iterations N] [--tile-batch B]
+//                 [--mirror-group G] [--precision auto|fp32|bf16] [--uncertainty 0|1]
+//                 [--json PATH]
+//
+// --uncertainty 1: the same with the uncertainty maps (predict --uncertainty). --mode qa: the
+// seconds of the QA features (qa/case_features.h) of a 256x256x200 volume.
 //
 // --mode case: any plan on any image (scripts/bench-large.sh, against the reference): the
 // network of --plans PLANS.json -c CONFIGURATION with random weights (seed 0), the classes of
@@ -36,6 +40,7 @@
 #include "medseg/io/runtime.h"
 #include "medseg/nn/network_cost.h"
 #include "medseg/preprocess/case_preprocessor.h"
+#include "medseg/qa/case_features.h"
 
 namespace {
 
@@ -54,6 +59,7 @@ struct Args {
   // --mode case
   std::string plans, configuration = "3d_fullres", dataset, image;
   bool mirroring = false;
+  bool uncertainty = false;  // --uncertainty 1: also the uncertainty maps (qa/uncertainty.h)
 };
 
 medseg::ArchitecturePlan hippocampus_architecture() {
@@ -129,6 +135,8 @@ medseg::Predictor make_predictor(bool mirroring, const Args& args) {
   o.mirror_group = args.mirror_group;
   o.precision = medseg::parse_precision(args.precision, "--precision");
   o.threads = 2;
+  o.uncertainty = args.uncertainty;
+  o.uncertainty = args.uncertainty;
   return medseg::Predictor(plans, "3d_fullres", hippocampus_dataset(), nets, torch::kCPU, o);
 }
 
@@ -167,6 +175,7 @@ json time_case(const fs::path& input, bool mirroring, const Args& args, int iter
   return {{"input", input.string()},
           {"shape", header.shape},
           {"mirroring", mirroring},
+          {"uncertainty", args.uncertainty},
           {"tile_batch", args.tile_batch},
           {"mirror_group", args.mirror_group},
           {"precision", precision_name(medseg::resolve_precision(
@@ -309,11 +318,31 @@ json run_forward(const Args& args) {
   return out;
 }
 
+// What the QA record (qa/case_features.h) costs per case on a 256x256x200 volume with a
+// label map of two structures: seconds of compute_case_features (every predicted case pays it).
+json run_qa_features() {
+  torch::manual_seed(3);
+  const at::Tensor data = torch::rand({1, 200, 256, 256}) * 1000;
+  at::Tensor labels = torch::zeros({200, 256, 256}, torch::kUInt8);
+  labels.narrow(0, 50, 80).narrow(1, 60, 100).narrow(2, 60, 100).fill_(1);
+  labels.narrow(0, 90, 20).narrow(1, 90, 20).narrow(2, 90, 20).fill_(2);
+  medseg::DatasetInfo dataset = hippocampus_dataset();
+  std::vector<double> seconds;
+  for (int i = 0; i < 4; ++i) {
+    const auto start = Clock::now();
+    const medseg::CaseFeatures f =
+        medseg::compute_case_features("large", data, {1.0, 1.0, 1.0}, labels, dataset);
+    if (i > 0) seconds.push_back(seconds_since(start));
+  }
+  return {{"shape", {200, 256, 256}}, {"case_features_seconds", median(seconds)}};
+}
+
 json run_child(const Args& args, const std::string& mode) {
   const std::string command = "'" + args.self + "' --mode " + mode + " --iterations " +
                               std::to_string(args.iterations) + " --tile-batch " +
                               std::to_string(args.tile_batch) + " --mirror-group " +
-                              std::to_string(args.mirror_group) + " --precision " + args.precision;
+                              std::to_string(args.mirror_group) + " --precision " + args.precision +
+                              " --uncertainty " + (args.uncertainty ? "1" : "0");
   return medseg::bench::run_child_json(command);
 }
 
@@ -344,6 +373,8 @@ Args parse(int argc, char** argv) {
       args.image = value;
     else if (flag == "--mirroring")
       args.mirroring = value == "1";
+    else if (flag == "--uncertainty")
+      args.uncertainty = value == "1";
     else
       throw std::runtime_error("unknown flag " + flag);
   }
@@ -369,6 +400,8 @@ int main(int argc, char** argv) {
       result = run_forward(args);
     else if (args.mode == "case")
       result = run_case(args);
+    else if (args.mode == "qa")
+      result = run_qa_features();
     else if (args.mode == "all")
       result = {{"benchmark",
                  "predict_bench: Hippocampus 3d_fullres network, CPU, 2 torch threads, step 0.5"},

@@ -24,8 +24,10 @@ endforeach()
 set(TORCH_LIBRARIES ${_medseg_torch_libraries})
 find_package(ZLIB REQUIRED)
 set(MEDSEG_ITK_COMPONENTS ITKCommon ITKIOImageBase ITKIONIFTI ITKIONRRD ITKIOMeta ITKImageGrid
-    ITKImageFunction ITKSmoothing ITKImageFilterBase)
+    ITKImageFunction ITKSmoothing ITKImageFilterBase ITKIOPNG)
 find_package(ITK 5 REQUIRED COMPONENTS ${MEDSEG_ITK_COMPONENTS})
+# The QA pictures (src/qa/png.cpp) are encoded with libpng, the library ITK's PNG IO wraps.
+find_package(PNG REQUIRED)
 
 # DICOM input (issue 24): series headers through DCMTK, pixels through ITK's GDCMImageIO.
 # Debian's ITK config loads every module's dependencies, so after find_package(ITK) the DCMTK::*
@@ -39,7 +41,8 @@ if(MEDSEG_DICOM)
   if(NOT TARGET DCMTK::dcmdata)
     find_package(DCMTK CONFIG QUIET)
   endif()
-  if("ITKIOGDCM" IN_LIST ITK_MODULES_ENABLED AND TARGET DCMTK::dcmdata AND TARGET gdcmMSFF)
+  if("ITKIOGDCM" IN_LIST ITK_MODULES_ENABLED AND TARGET DCMTK::dcmdata AND TARGET DCMTK::dcmseg
+     AND TARGET DCMTK::dcmrt AND TARGET gdcmMSFF)
     set(MEDSEG_WITH_DICOM ON)
     set(MEDSEG_DICOM_ITK_COMPONENTS ITKIOGDCM)
     find_package(ITK 5 REQUIRED COMPONENTS ${MEDSEG_ITK_COMPONENTS} ITKIOGDCM)
@@ -172,6 +175,7 @@ endif()
 # DCMTK for the DICOM header scan (src/io/dicom_*.cpp; private to io and the test helpers).
 if(MEDSEG_WITH_DICOM AND NOT TARGET medseg::dcmtk)
   add_library(medseg_dcmtk_deps INTERFACE)
-  target_link_libraries(medseg_dcmtk_deps INTERFACE DCMTK::dcmdata)
+  # dcmdata for reading; dcmseg (with dcmfg, dcmiod) and dcmrt for the SEG and RTSTRUCT output.
+  target_link_libraries(medseg_dcmtk_deps INTERFACE DCMTK::dcmdata DCMTK::dcmseg DCMTK::dcmrt)
   add_library(medseg::dcmtk ALIAS medseg_dcmtk_deps)
 endif()

@@ -13,6 +13,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-pthread libgloo-dev
   libinsighttoolkit5-dev
   libdcmtk-dev libgdcm-dev  # DICOM input (also dependencies of libinsighttoolkit5-dev)
+  dicom3tools python3-pydicom python3-numpy  # DICOM output tests: dciodvfy, an independent reader
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   time python3 procps

@@ -40,7 +40,21 @@ What it does, all with nnunetv2 2.6.0's code:
      expected_fp32/<3d_fullres>_plain_postprocessed/<case>.nii.gz: the reference's
      apply_postprocessing with that pkl on expected_fp32/<3d_fullres>_plain/<case>.nii.gz; and
      postprocessing_forms.pkl: the reference's save_pickle of its postprocessing function with
-     each form its labels_or_regions takes (a list of labels, a region tuple, a label).
+     each form its labels_or_regions takes (a list of labels, a region tuple, a label);
+  7. regions: the same images as Dataset988_TinyRegions, whose dataset.json has the regions
+     whole = [1, 2] and core = 2 (regions_class_order [1, 2]): its fingerprint, plans and a
+     3d_fullres model (sigmoid outputs) in Dataset988_TinyRegions/<model>/, predicted as in 4
+     (network checks are not repeated for steps 7 and 8);
+  8. the cascade: plans nnUNetCascadePlans, the default planner's with a 3d_lowres at twice the
+     3d_fullres spacing (get_plans_for_configuration) linked to 3d_cascade_fullres
+     (inherits_from 3d_fullres, previous_stage 3d_lowres) as its plan_experiment links them
+     (this dataset is too small for it to plan a 3d_lowres itself); the previous stage's
+     segmentation is resampled onto the cascade stage's grid (batchgenerators 0.25.5: argmax of
+     the interpolated masks, ties to the nearest label, as medseg). 3d_lowres is predicted as in 4
+     (unmirrored only); 3d_cascade_fullres by predict_from_files (what nnUNetv2_predict runs)
+     with prev_stage_predictions = nnUNetv2_predict's 3d_lowres labels (expected/), mirrored
+     and not. manifest.json: 'regions' and 'cascade' ('lowres', 'fullres' with its
+     'previous_stage' file).
 """
 from __future__ import annotations
 
@@ -62,6 +76,9 @@ from reference_bench import Float32SlidingWindow  # noqa: E402
 DATASET_ID = 987
 DATASET_NAME = f'Dataset{DATASET_ID:03d}_Tiny'
 CASE = 'tiny_000'
+# Step 7: the same images as a region-based dataset.
+REGIONS_DATASET_ID = 988
+REGIONS_DATASET_NAME = f'Dataset{REGIONS_DATASET_ID:03d}_TinyRegions'
 # (trainer, plans identifier, planner class, configuration, folds, extra checkpoints, shrink)
 MODELS = [
     ('nnUNetTrainer', 'nnUNetPlans', 'ExperimentPlanner', '3d_fullres', (0, 1), (), 16),
@@ -231,6 +248,146 @@ def make_postprocessing(work: Path, staging: Path, raw: Path) -> dict:
             'forms': 'postprocessing_forms.pkl'}
 
 
+def make_model_folder(model_dir: Path, plans: dict, configuration: str, pre: Path, folds, extra,
+                      seed_base: int, network_checks: bool = True) -> None:
+    """Step 3 of the docstring: plans.json, dataset.json, dataset_fingerprint.json and the
+    checkpoints of one model folder, from the preprocessed dataset folder `pre`."""
+    import torch
+    from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
+    dataset_json = json.load(open(pre / 'dataset.json'))
+    model_dir.mkdir(parents=True)
+    json.dump(plans, open(model_dir / 'plans.json', 'w'), indent=4, sort_keys=False)
+    json.dump(dataset_json, open(model_dir / 'dataset.json', 'w'), indent=4)
+    shutil.copy(pre / 'dataset_fingerprint.json', model_dir / 'dataset_fingerprint.json')
+    for fold in folds:
+        trainer = nnUNetTrainer(plans, configuration, fold, dataset_json,
+                                device=torch.device('cpu'))
+        trainer.initialize()
+        trainer.configure_rotation_dummyDA_mirroring_and_inital_patch_size()
+        fold_dir = model_dir / f'fold_{fold}'
+        fold_dir.mkdir()
+        for k, name in enumerate(('final',) + (extra if fold == folds[0] else ())):
+            save_checkpoint(trainer, fold_dir / f'checkpoint_{name}.pth',
+                            seed=100 * seed_base + 10 * fold + k)
+            if network_checks:
+                network_check(trainer, fold_dir / f'network_check_{name}.npz',
+                              plans['configurations'][configuration])
+
+
+def predict_with_reference(staging: Path, model: str, folds, mirrorings=(False, True),
+                           previous_stage: str | None = None) -> dict:
+    """Step 4 of the docstring: the reference's predictions of the test case with the model
+    folder staging/model (previous_stage: the folder, relative to staging, of the previous
+    stage's segmentation of the case, for a cascade stage), and their manifest entry."""
+    import torch
+    from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
+    entry = {'folder': model, 'folds': list(folds)}
+    if previous_stage:
+        entry['previous_stage'] = f'{previous_stage}/{CASE}.nii.gz'
+    for mirroring in mirrorings:
+        for accumulators in ('float16', 'float32'):
+            predictor = nnUNetPredictor(tile_step_size=0.5, use_gaussian=True,
+                                        use_mirroring=mirroring,
+                                        perform_everything_on_device=False,
+                                        device=torch.device('cpu'), allow_tqdm=False)
+            predictor.initialize_from_trained_model_folder(
+                str(staging / model), use_folds=folds, checkpoint_name='checkpoint_final.pth')
+            kind = 'expected' if accumulators == 'float16' else 'expected_fp32'
+            name = f'{kind}/{model}_{"mirrored" if mirroring else "plain"}'
+            (staging / name).mkdir(parents=True)
+            inputs, outputs = [[str(staging / f'{CASE}_0000.nii.gz')]], [str(staging / name / CASE)]
+            with (Float32SlidingWindow() if accumulators == 'float32'
+                  else contextlib.nullcontext()):
+                if previous_stage:
+                    # What nnUNetv2_predict runs; 2.6.0's predict_from_files_sequential reads the
+                    # previous stage's segmentation but does not give it to the network.
+                    predictor.predict_from_files(
+                        inputs, outputs, save_probabilities=True, overwrite=True,
+                        num_processes_preprocessing=1, num_processes_segmentation_export=1,
+                        folder_with_segs_from_prev_stage=str(staging / previous_stage))
+                else:
+                    predictor.predict_from_files_sequential(inputs, outputs,
+                                                            save_probabilities=True, overwrite=True)
+            keep = {f'{CASE}.nii.gz'} | ({f'{CASE}.npz'} if kind == 'expected_fp32' else set())
+            for written in (staging / name).iterdir():
+                if written.name not in keep:
+                    written.unlink()
+            entry.setdefault(kind, {})['mirrored' if mirroring else 'plain'] = name
+        entry['mirror_axes'] = list(predictor.allowed_mirroring_axes or [])
+    return entry
+
+
+def make_region_model(staging: Path, raw: Path) -> dict:
+    """Step 7 of the docstring: a region-based 3d_fullres model of the same images."""
+    from nnunetv2.experiment_planning.plan_and_preprocess_api import (extract_fingerprints,
+                                                                      plan_experiments, preprocess)
+    folder = raw.parent / REGIONS_DATASET_NAME
+    shutil.copytree(raw, folder)
+    dataset = json.load(open(folder / 'dataset.json'))
+    dataset.update({'labels': {'background': 0, 'whole': [1, 2], 'core': 2},
+                    'regions_class_order': [1, 2], 'name': 'TinyRegions'})
+    with open(folder / 'dataset.json', 'w') as f:
+        json.dump(dataset, f, indent=2)
+    extract_fingerprints([REGIONS_DATASET_ID], num_processes=1, clean=True, verbose=False)
+    plan_experiments([REGIONS_DATASET_ID], 'ExperimentPlanner')
+    preprocess([REGIONS_DATASET_ID], 'nnUNetPlans', ('3d_fullres',), (1,))
+    pre = Path(os.environ['nnUNet_preprocessed']) / REGIONS_DATASET_NAME
+    plans = shrink(json.load(open(pre / 'nnUNetPlans.json')), 16)
+    model = f'{REGIONS_DATASET_NAME}/nnUNetTrainer__nnUNetPlans__3d_fullres'
+    make_model_folder(staging / model, plans, '3d_fullres', pre, (0,), (), seed_base=5,
+                      network_checks=False)
+    return predict_with_reference(staging, model, (0,))
+
+
+def make_cascade(staging: Path) -> dict:
+    """Step 8 of the docstring: 3d_lowres and 3d_cascade_fullres, the first's labels the
+    second's input."""
+    from nnunetv2.experiment_planning.experiment_planners.default_experiment_planner import \
+        ExperimentPlanner
+    from nnunetv2.experiment_planning.plan_and_preprocess_api import preprocess
+
+    class CascadePlanner(ExperimentPlanner):
+        """The default planner plus a 3d_lowres at twice the spacing, linked as its
+        plan_experiment links one (this tiny dataset is too small for it to make one)."""
+
+        def plan_experiment(self):
+            plans = super().plan_experiment()
+            fullres = plans['configurations']['3d_fullres']
+            spacing = 2 * np.array(fullres['spacing'])
+            shape = tuple(round(s / 2) for s in fullres['median_image_size_in_voxels'])
+            lowres = self.get_plans_for_configuration(
+                spacing, shape, self.generate_data_identifier('3d_lowres'),
+                float(np.prod(shape, dtype=np.float64) * self.dataset_json['numTraining']), {})
+            lowres['batch_dice'] = False
+            lowres['next_stage'] = '3d_cascade_fullres'
+            fullres['batch_dice'] = True
+            plans['configurations']['3d_lowres'] = lowres
+            plans['configurations']['3d_cascade_fullres'] = {'inherits_from': '3d_fullres',
+                                                              'previous_stage': '3d_lowres'}
+            self.plans = plans
+            self.save_plans(plans)
+            return plans
+
+    plans_id = 'nnUNetCascadePlans'
+    # The default planner's 3d_fullres: the previous stage's segmentation is resampled onto the
+    # cascade stage's grid (batchgenerators 0.25.5's resize_segmentation: argmax of the
+    # interpolated masks, ties to the nearest label, which medseg follows).
+    CascadePlanner(DATASET_ID, plans_name=plans_id).plan_experiment()
+    preprocess([DATASET_ID], plans_id, ('3d_lowres', '3d_fullres'), (1, 1))
+    pre = Path(os.environ['nnUNet_preprocessed']) / DATASET_NAME
+    plans = shrink(json.load(open(pre / f'{plans_id}.json')), 16)
+    entries = {}
+    for seed_base, configuration in enumerate(('3d_lowres', '3d_cascade_fullres'), start=6):
+        model = f'nnUNetTrainer__{plans_id}__{configuration}'
+        make_model_folder(staging / model, plans, configuration, pre, (0,), (), seed_base,
+                          network_checks=False)
+        previous = entries['3d_lowres']['expected']['plain'] if entries else None
+        entries[configuration] = predict_with_reference(
+            staging, model, (0,), mirrorings=(False,) if previous is None else (False, True),
+            previous_stage=previous)
+    return {'lowres': entries['3d_lowres'], 'fullres': entries['3d_cascade_fullres']}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--out', default='tests/data/nnunet_results')
@@ -244,8 +401,6 @@ def main() -> int:
     torch.set_num_threads(1)
     from nnunetv2.experiment_planning.plan_and_preprocess_api import (extract_fingerprints,
                                                                       plan_experiments, preprocess)
-    from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
-    from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 
     raw = make_dataset(work / 'nnUNet_raw')
     extract_fingerprints([DATASET_ID], num_processes=1, clean=True, verbose=False)
@@ -265,50 +420,12 @@ def main() -> int:
         for seed_base, (trainer_name, plans_id, _, configuration, folds, extra,
                         factor) in enumerate(MODELS):
             plans = shrink(json.load(open(pre / f'{plans_id}.json')), factor)
-            dataset_json = json.load(open(pre / 'dataset.json'))
             model = f'{trainer_name}__{plans_id}__{configuration}'
-            model_dir = staging / model
-            model_dir.mkdir()
-            json.dump(plans, open(model_dir / 'plans.json', 'w'), indent=4, sort_keys=False)
-            json.dump(dataset_json, open(model_dir / 'dataset.json', 'w'), indent=4)
-            shutil.copy(pre / 'dataset_fingerprint.json', model_dir / 'dataset_fingerprint.json')
-            for fold in folds:
-                trainer = nnUNetTrainer(plans, configuration, fold, dataset_json,
-                                        device=torch.device('cpu'))
-                trainer.initialize()
-                trainer.configure_rotation_dummyDA_mirroring_and_inital_patch_size()
-                fold_dir = model_dir / f'fold_{fold}'
-                fold_dir.mkdir()
-                for k, name in enumerate(('final',) + (extra if fold == folds[0] else ())):
-                    save_checkpoint(trainer, fold_dir / f'checkpoint_{name}.pth',
-                                    seed=100 * seed_base + 10 * fold + k)
-                    network_check(trainer, fold_dir / f'network_check_{name}.npz',
-                                  plans['configurations'][configuration])
-            entry = {'folder': model, 'folds': list(folds)}
-            for mirroring in (False, True):
-                for accumulators in ('float16', 'float32'):
-                    predictor = nnUNetPredictor(tile_step_size=0.5, use_gaussian=True,
-                                                use_mirroring=mirroring,
-                                                perform_everything_on_device=False,
-                                                device=torch.device('cpu'), allow_tqdm=False)
-                    predictor.initialize_from_trained_model_folder(
-                        str(model_dir), use_folds=folds, checkpoint_name='checkpoint_final.pth')
-                    kind = 'expected' if accumulators == 'float16' else 'expected_fp32'
-                    name = f'{kind}/{model}_{"mirrored" if mirroring else "plain"}'
-                    (staging / name).mkdir(parents=True)
-                    with (Float32SlidingWindow() if accumulators == 'float32'
-                          else contextlib.nullcontext()):
-                        predictor.predict_from_files_sequential(
-                            [[str(staging / f'{CASE}_0000.nii.gz')]], [str(staging / name / CASE)],
-                            save_probabilities=True, overwrite=True)
-                    keep = {f'{CASE}.nii.gz'} | ({f'{CASE}.npz'} if kind == 'expected_fp32' else set())
-                    for written in (staging / name).iterdir():
-                        if written.name not in keep:
-                            written.unlink()
-                    entry.setdefault(kind, {})['mirrored' if mirroring else 'plain'] = name
-                entry['mirror_axes'] = list(predictor.allowed_mirroring_axes or [])
-            manifest['models'].append(entry)
+            make_model_folder(staging / model, plans, configuration, pre, folds, extra, seed_base)
+            manifest['models'].append(predict_with_reference(staging, model, folds))
         manifest['postprocessing'] = make_postprocessing(work, staging, raw)
+        manifest['regions'] = make_region_model(staging, raw)
+        manifest['cascade'] = make_cascade(staging)
         with open(staging / 'manifest.json', 'w') as f:
             json.dump(manifest, f, indent=2)
         if out.exists():

@@ -1,6 +1,8 @@
 // `medseg export-model -m <model_folder> -o <model.zip> [-f 0 1 .. | all]
-//  [--checkpoints final,best]` and `medseg install-model <model.zip> -o <dir> [--overwrite]`:
-// a trained model as one zip to share, and back into <dir>/<configuration>/ for predict -m.
+//  [--checkpoints final,best] [--format medseg|nnunet]` and `medseg install-model <model.zip>
+// -o <dir> [--overwrite]`: a trained model as one zip to share, and back into
+// <dir>/<configuration>/ for predict -m; or (--format nnunet) as an nnU-Net v2 results folder
+// <dir>/<Trainer>__<Plans>__<configuration>/ for nnUNetv2_predict.
 #include <string>
 #include <vector>
 
@@ -9,6 +11,7 @@
 #include "medseg/core/log.h"
 #include "medseg/infer/model_archive.h"
 #include "medseg/infer/model_folder.h"
+#include "medseg/infer/nnunet_export.h"
 
 namespace medseg::app {
 
@@ -18,6 +21,7 @@ struct ExportModelArgs {
   std::string model, output;
   std::vector<std::string> folds;
   std::vector<std::string> checkpoints = {"final"};
+  std::string format = "medseg";
 };
 
 struct InstallModelArgs {
@@ -31,7 +35,20 @@ std::string fold_list(const std::vector<int>& folds) {
   return text;
 }
 
+void run_export_nnunet(const ExportModelArgs& a) {
+  NnunetExportOptions o;
+  o.model_dir = a.model;
+  o.output_dir = a.output;
+  o.folds = parse_folds(a.folds);
+  o.checkpoints = a.checkpoints;
+  const NnunetExportResult r = export_nnunet_model(o);
+  for (const std::string& note : r.notes) log().info("{}", note);
+  log().info("{} ({}): {} files -> {}", r.configuration, fold_list(r.folds), r.files.size(),
+             r.results_dir.string());
+}
+
 void run_export_model(const ExportModelArgs& a) {
+  if (a.format == "nnunet") return run_export_nnunet(a);
   ModelExportOptions o;
   o.model_dir = a.model;
   o.output = a.output;
@@ -58,10 +75,20 @@ void add_model_archive_commands(CLI::App& app, const GlobalOptions& global) {
   auto e = std::make_shared<ExportModelArgs>();
   auto* export_cmd = app.add_subcommand(
       "export-model",
-      "Write a trained model folder into one zip to share (checkpoints, logs, validation summary)");
+      "Write a trained model folder into one zip to share (checkpoints, logs, validation "
+      "summary), or as an nnU-Net v2 results folder (--format nnunet)");
   export_cmd->add_option("-m,--model", e->model, "Model folder <work>/models/<configuration>")
       ->required();
-  export_cmd->add_option("-o,--output", e->output, "The zip file to write")->required();
+  export_cmd
+      ->add_option("-o,--output", e->output,
+                   "The zip file to write; with --format nnunet the folder (nnUNet_results/"
+                   "<Dataset>) that receives <Trainer>__<Plans>__<configuration>/")
+      ->required();
+  export_cmd
+      ->add_option("--format", e->format,
+                   "medseg: a model zip for install-model (default); nnunet: an nnU-Net v2 "
+                   "results folder that nnUNetv2_predict loads")
+      ->check(CLI::IsMember({"medseg", "nnunet"}));
   export_cmd->add_option(
       "-f,--folds", e->folds,
       "Folds to include, e.g. -f 0 1, or 'all' for fold_all (default: every fold)");

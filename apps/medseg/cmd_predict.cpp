@@ -2,8 +2,9 @@
 //  [--checkpoint final|best|latest|checkpoint_<name>.pth] [--step 0.5] [--no-mirroring]
 //  [--save-probabilities]
 //  [--device cpu|cuda] [--num-parts N --part-id K] [--tile-batch B] [--mirror-group G]
-//  [--no-postprocessing] [--replace-non-finite]
-//  [--previous-stage <folder>] [--continue]`
+//  [--no-postprocessing] [--replace-non-finite] [--accumulate float32|float16]
+//  [--previous-stage <folder>] [--continue] [--output-format nifti,dicom-seg,rtstruct]
+//  [--uncertainty] [--no-ood-check] [--ood-tolerance T] [--qa-images none|flagged|all]`
 #include <torch/torch.h>
 
 #include <string>
@@ -25,20 +26,36 @@ namespace {
 
 struct PredictArgs {
   std::string input, output, model, configuration, checkpoint = "final", device = "cpu",
-                                                   previous_stage, precision = "auto";
+                                                   previous_stage, precision = "auto",
+                                                   accumulate = "float32";
   std::vector<std::string> folds;
   int num_parts = 1, part_id = 0;
   bool no_mirroring = false, no_postprocessing = false, skip_existing = false;
   PredictionOptions options;
-  std::string dicom_channels;  // DICOM input: the channel map (io/dicom_cases.h)
+  std::string dicom_channels;               // DICOM input: the channel map (io/dicom_cases.h)
+  std::vector<std::string> output_formats;  // nifti (default), dicom-seg, rtstruct
+  bool no_ood_check = false;
+  std::string qa_images = "flagged";
 };
 
+PredictionOptions::QaImages parse_qa_images(const std::string& text) {
+  if (text == "none") return PredictionOptions::QaImages::kNone;
+  if (text == "flagged") return PredictionOptions::QaImages::kFlagged;
+  if (text == "all") return PredictionOptions::QaImages::kAll;
+  throw UsageError("--qa-images", "must be none, flagged or all, not '" + text + "'");
+}
+
 void run(const PredictArgs& a, const GlobalOptions& global) {
+  // Flags first: a typo must not wait for the model to load.
+  const DicomPredictionOutputs outputs = parse_output_formats(a.output_formats);
   PredictionOptions options = a.options;
   options.mirroring = !a.no_mirroring;
   options.postprocessing = !a.no_postprocessing;
   options.threads = global.threads;
   options.precision = parse_precision(a.precision, "--precision");
+  options.accumulation = parse_accumulation(a.accumulate, "--accumulate");
+  options.ood_check = !a.no_ood_check;
+  options.qa_images = parse_qa_images(a.qa_images);
   const Predictor predictor =
       Predictor::from_model_folder(a.model, a.configuration, parse_folds(a.folds),
                                    checkpoint_name(a.checkpoint), parse_device(a.device), options);
@@ -56,8 +73,18 @@ void run(const PredictArgs& a, const GlobalOptions& global) {
   const bool dicom = is_dicom_folder(a.input);
   if (!dicom && !a.dicom_channels.empty())
     throw UsageError("--dicom-channels", a.input + " is not a folder of DICOM series");
-  const PredictFolderResult r = dicom ? predict_dicom_folder(predictor, folder, a.dicom_channels)
-                                      : predict_folder(predictor, folder);
+  if (outputs.any_dicom() && !dicom_support_available())
+    throw UsageError("--output-format",
+                     "dicom-seg and rtstruct need DICOM support, and this medseg was built "
+                     "without it (DCMTK and ITK's GDCM module were not found when it was built)");
+  if (outputs.any_dicom() && !dicom)
+    throw UsageError("--output-format",
+                     "dicom-seg and rtstruct need DICOM input (they reference "
+                     "the source series), and " +
+                         a.input + " is not a folder of DICOM series");
+  const PredictFolderResult r =
+      dicom ? predict_dicom_folder(predictor, folder, a.dicom_channels, outputs)
+            : predict_folder(predictor, folder);
   log().info("{} case(s) predicted in {:.1f} s into {}", r.predicted, r.seconds, a.output);
 }
 
@@ -76,6 +103,10 @@ void add_predict_command(CLI::App& app, const GlobalOptions& global) {
                   "of channel 0>\", ...], ...}");
   cmd->add_option("-o,--output", a->output, "Output folder (<case><file_ending> per case)")
       ->required();
+  cmd->add_option("--output-format", a->output_formats,
+                  "DICOM input: nifti (<case><file_ending>, the default), dicom-seg "
+                  "(<case>.seg.dcm) and/or rtstruct (<case>.rtstruct.dcm), comma-separated")
+      ->delimiter(',');
   cmd->add_option("-m,--model", a->model,
                   "Model folder <work>/models/<configuration>, or an nnU-Net v2 results folder "
                   "<Trainer>__<Plans>__<configuration>")
@@ -112,6 +143,11 @@ void add_predict_command(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--precision", a->precision,
                   "auto, fp32 or bf16: the network's arithmetic (default auto: bf16 on CUDA and "
                   "on a CPU with native bfloat16, else fp32)");
+  cmd->add_option("--accumulate", a->accumulate,
+                  "float32 or float16: the sliding window's sums (default float32; float16 "
+                  "matches the shipped nnUNetv2_predict's labels bit for bit at the cost of "
+                  "precision)")
+      ->check(CLI::IsMember({"float32", "float16"}));
   cmd->add_flag("--replace-non-finite", a->options.replace_non_finite,
                 "Replace NaN and infinite input intensities by 0 (with a warning) instead of "
                 "stopping with an error");
@@ -120,6 +156,18 @@ void add_predict_command(CLI::App& app, const GlobalOptions& global) {
                 "postprocessing.pkl)");
   cmd->add_option("--previous-stage", a->previous_stage,
                   "Cascade: folder with the previous stage's predictions of the same cases");
+  cmd->add_flag("--uncertainty", a->options.uncertainty,
+                "Also write per case the entropy and mutual-information maps "
+                "(<output>/uncertainty/) and the uncertainty score in the QA report");
+  cmd->add_flag("--no-ood-check", a->no_ood_check,
+                "Do not compare the cases with the model's training profile (the report says "
+                "so)");
+  cmd->add_option("--ood-tolerance", a->options.ood.tolerance,
+                  "Out-of-distribution threshold: a feature may lie tolerance / sqrt(training "
+                  "cases) widths of its training range outside that range unflagged (default 3.2)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--qa-images", a->qa_images,
+                  "PNG pictures in <output>/qa/: none, flagged (default) or all");
   cmd->add_flag("--continue", a->skip_existing,
                 "Skip cases whose output already exists (one that is empty or unreadable is "
                 "predicted again)");

@@ -36,6 +36,7 @@ void add_plan_command(CLI::App& app, const GlobalOptions& global);
 void add_preprocess_command(CLI::App& app, const GlobalOptions& global);
 void add_evaluate_command(CLI::App& app, const GlobalOptions& global);
 void add_predict_command(CLI::App& app, const GlobalOptions& global);
+void add_drift_command(CLI::App& app, const GlobalOptions& global);
 void add_postprocess_command(CLI::App& app, const GlobalOptions& global);
 void add_train_command(CLI::App& app, const GlobalOptions& global);
 void add_ensemble_command(CLI::App& app, const GlobalOptions& global);

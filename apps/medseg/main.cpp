@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
   app::add_preprocess_command(app, global);
   app::add_evaluate_command(app, global);
   app::add_predict_command(app, global);
+  app::add_drift_command(app, global);
   app::add_postprocess_command(app, global);
   app::add_train_command(app, global);
   app::add_ensemble_command(app, global);

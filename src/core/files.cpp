@@ -291,6 +291,13 @@ void write_text_atomically(const fs::path& path, const std::string& text) {
   });
 }
 
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string quoted = "\"";
+  for (char c : s) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
 void copy_file_atomically(const fs::path& from, const fs::path& to) {
   write_atomically(to, [&](const fs::path& tmp) {
     const Descriptor in{open_retrying(from, O_RDONLY)};

@@ -37,13 +37,6 @@ json label_metrics_to_json(const LabelMetrics& m) {
   return out;
 }
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string quoted = "\"";
-  for (char c : s) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
-
 // The metrics in the CSV's column order, each with how to read it from LabelMetrics.
 struct MetricField {
   const char* name;

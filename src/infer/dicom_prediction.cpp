@@ -6,6 +6,9 @@
 #include "medseg/core/files.h"
 #include "medseg/core/log.h"
 #include "medseg/io/dicom_cases.h"
+#include "medseg/io/dicom_output.h"
+#include "medseg/io/dicom_rtstruct_writer.h"
+#include "medseg/io/dicom_seg_writer.h"
 #include "medseg/io/image.h"
 
 namespace medseg {
@@ -27,10 +30,47 @@ void check_dicom_channels(const std::vector<Image>& channels, const DicomCase& c
                                     " slices, but this model was trained on 2D images");
 }
 
+// True when every requested output of case `c` is complete (logged like predict_folder's).
+bool dicom_outputs_complete(const fs::path& nifti, const fs::path& seg, const fs::path& rtstruct,
+                            const DicomPredictionOutputs& outputs, size_t index, size_t count,
+                            const std::string& case_id) {
+  const auto missing = [&](const fs::path& file, const char* sop_class) {
+    if (dicom_output_is_complete(file, sop_class)) return false;
+    if (fs::exists(file))
+      log().warn("[{}/{}] {}: {} is not a complete DICOM file, predicting the case again",
+                 index + 1, count, case_id, file.string());
+    return true;
+  };
+  if (outputs.dicom_seg && missing(seg, kSegmentationStorageUid)) return false;
+  if (outputs.rtstruct && missing(rtstruct, kRtStructureSetStorageUid)) return false;
+  if (outputs.nifti) return existing_output_is_complete(nifti, index, count, case_id);
+  log().info("[{}/{}] {}: exists, skipped", index + 1, count, case_id);
+  return true;
+}
+
 }  // namespace
 
+DicomPredictionOutputs parse_output_formats(const std::vector<std::string>& values) {
+  if (values.empty()) return {};
+  DicomPredictionOutputs outputs;
+  outputs.nifti = false;
+  for (const auto& v : values) {
+    if (v == "nifti")
+      outputs.nifti = true;
+    else if (v == "dicom-seg")
+      outputs.dicom_seg = true;
+    else if (v == "rtstruct")
+      outputs.rtstruct = true;
+    else
+      throw UsageError("--output-format",
+                       "unknown format \"" + v + "\" (nifti, dicom-seg or rtstruct)");
+  }
+  return outputs;
+}
+
 PredictFolderResult predict_dicom_folder(const Predictor& predictor, const PredictFolderOptions& o,
-                                         const fs::path& channel_map) {
+                                         const fs::path& channel_map,
+                                         const DicomPredictionOutputs& outputs) {
   using Clock = std::chrono::steady_clock;
   const DatasetInfo& dataset = predictor.dataset();
   if (predictor.options().save_probabilities)
@@ -42,6 +82,11 @@ PredictFolderResult predict_dicom_folder(const Predictor& predictor, const Predi
                                            " is a cascade stage: give the predictions of " +
                                            *predictor.configuration().previous_stage +
                                            " with --previous-stage");
+  // Segments and ROIs only where DICOM is written: a NIfTI-only run does not depend on them.
+  const std::vector<DicomOutputLabel> labels =
+      outputs.any_dicom() ? dicom_output_labels(dataset) : std::vector<DicomOutputLabel>();
+  if (outputs.any_dicom() && labels.empty())
+    throw Error("dataset.json", "has no foreground label to write as a DICOM segment or ROI");
   const DicomFolderScan scan = scan_dicom_folder(o.input);
   for (const auto& note : scan.notes) log().info("{}", note);
   const std::vector<DicomCase> all = dicom_cases(scan, dataset.num_channels(), channel_map);
@@ -58,18 +103,27 @@ PredictFolderResult predict_dicom_folder(const Predictor& predictor, const Predi
   nlohmann::json records = nlohmann::json::array();
   for (const auto& c : all) {
     nlohmann::json r = dicom_case_record(c);
-    r["file"] = c.id + dataset.file_ending;
+    if (outputs.nifti) r["file"] = c.id + dataset.file_ending;
+    if (outputs.dicom_seg) r["dicom_seg"] = c.id + kDicomSegFileEnding;
+    if (outputs.rtstruct) r["rtstruct"] = c.id + kRtStructFileEnding;
     records.push_back(r);
   }
   write_json(o.output_dir / "dicom_cases.json",
              {{"format", "medseg-dicom-cases"}, {"version", 1}, {"cases", records}});
   PredictFolderResult result;
   result.cases = cases.size();
+  QaReportWriter qa_report(predictor, o);
   const auto start = Clock::now();
   for (size_t i = 0; i < cases.size(); ++i) {
     const DicomCase& c = *cases[i];
     const fs::path output = o.output_dir / (c.id + dataset.file_ending);
-    if (o.skip_existing && existing_output_is_complete(output, i, cases.size(), c.id)) continue;
+    const fs::path seg_file = o.output_dir / (c.id + kDicomSegFileEnding);
+    const fs::path rtstruct_file = o.output_dir / (c.id + kRtStructFileEnding);
+    if (o.skip_existing &&
+        dicom_outputs_complete(output, seg_file, rtstruct_file, outputs, i, cases.size(), c.id)) {
+      qa_report.keep(c.id);
+      continue;
+    }
     const auto case_start = Clock::now();
     const std::vector<Image> channels = read_dicom_case(c);
     check_dicom_channels(channels, c, predictor);
@@ -82,12 +136,39 @@ PredictFolderResult predict_dicom_folder(const Predictor& predictor, const Predi
     }
     const ExportedPrediction p =
         predictor.predict(channels, predictor.needs_previous_stage() ? &previous : nullptr, c.id);
-    write_label_image(p.segmentation, output);
+    std::vector<std::string> written;
+    if (outputs.nifti) {
+      write_label_image(p.segmentation, output);
+      written.push_back(output.filename().string());
+    }
+    if (outputs.any_dicom()) {
+      DicomOutputDescription description;
+      description.series_description = "medseg " + predictor.configuration().name;
+      description.algorithm = "medseg " + predictor.configuration().name;
+      if (outputs.dicom_seg) {
+        write_dicom_seg(p.segmentation.data, c.channels[0], labels, seg_file, description);
+        written.push_back(seg_file.filename().string());
+      }
+      if (outputs.rtstruct) {
+        write_dicom_rtstruct(p.segmentation.data, c.channels[0], labels, rtstruct_file,
+                             description);
+        written.push_back(rtstruct_file.filename().string());
+      }
+    }
     ++result.predicted;
-    log().info("[{}/{}] {} ({}) -> {} ({:.2f} s)", i + 1, cases.size(), c.id, c.channels[0].label(),
-               output.string(), std::chrono::duration<double>(Clock::now() - case_start).count());
+    std::string names;
+    for (const auto& w : written) names += (names.empty() ? "" : ", ") + w;
+    CaseQa qa = predictor.assess(channels, p, c.id);
+    qa.output = names;
+    predictor.write_qa_files(channels, p, output, qa);
+    qa_report.add(std::move(qa));
+    log().info("[{}/{}] {} ({}) -> {} in {} ({:.2f} s)", i + 1, cases.size(), c.id,
+               c.channels[0].label(), names, o.output_dir.string(),
+               std::chrono::duration<double>(Clock::now() - case_start).count());
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  result.report = qa_report.finish();
+  result.report_file = qa_report.file().string();
   return result;
 }
 

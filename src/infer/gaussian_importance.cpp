@@ -28,9 +28,8 @@ std::vector<double> axis_profile(int64_t size, double sigma_scale) {
   return profile;
 }
 
-}  // namespace
-
-at::Tensor gaussian_importance_map(const std::vector<int64_t>& patch_size, double sigma_scale) {
+// The smoothed impulse in float64, before any scaling.
+at::Tensor smoothed_impulse(const std::vector<int64_t>& patch_size, double sigma_scale) {
   if (patch_size.empty()) throw Error("gaussian_importance_map", "the patch has no axes");
   for (int64_t s : patch_size)
     if (s < 1) throw Error("gaussian_importance_map", "patch sizes must be positive");
@@ -42,11 +41,27 @@ at::Tensor gaussian_importance_map(const std::vector<int64_t>& patch_size, doubl
     const at::Tensor axis = torch::tensor(p, torch::kDouble);
     map = map.unsqueeze(-1) * axis;
   }
-  map = map.reshape(patch_size);
-  map = (map / map.max()).to(torch::kFloat);
+  return map.reshape(patch_size);
+}
+
+// Zeros replaced by the smallest nonzero value, in the map's own type.
+at::Tensor without_zeros(at::Tensor map) {
   const at::Tensor zero = map.eq(0);
-  if (zero.any().item<bool>()) map.masked_fill_(zero, map.masked_select(~zero).min().item<float>());
+  if (zero.any().item<bool>()) map.masked_fill_(zero, map.masked_select(~zero).min());
   return map.contiguous();
+}
+
+}  // namespace
+
+at::Tensor gaussian_importance_map(const std::vector<int64_t>& patch_size, double sigma_scale) {
+  const at::Tensor map = smoothed_impulse(patch_size, sigma_scale);
+  return without_zeros((map / map.max()).to(torch::kFloat));
+}
+
+at::Tensor gaussian_importance_map_float16(const std::vector<int64_t>& patch_size,
+                                           double sigma_scale) {
+  const at::Tensor map = smoothed_impulse(patch_size, sigma_scale);
+  return without_zeros((map / (map.max() / 10.0)).to(torch::kHalf));
 }
 
 }  // namespace medseg

@@ -37,7 +37,8 @@ int64_t mirror_pass_count(const std::vector<int64_t>& axes) {
 }
 
 at::Tensor predict_mirrored_sum(const LogitsFunction& network, const at::Tensor& batch,
-                                const std::vector<int64_t>& spatial_axes, int64_t group) {
+                                const std::vector<int64_t>& spatial_axes, int64_t group,
+                                const MirrorMemberFunction& each_member) {
   for (int64_t a : spatial_axes)
     if (a < 0 || a + 2 >= batch.dim())
       throw Error("mirroring", "axis " + std::to_string(a) + " is not a spatial axis of the input");
@@ -64,6 +65,7 @@ at::Tensor predict_mirrored_sum(const LogitsFunction& network, const at::Tensor&
       const auto offset = static_cast<int64_t>(f - first) * n;
       const at::Tensor back =
           flipped(count == 1 ? outputs : outputs.narrow(0, offset, n), flips[f]);
+      if (each_member) each_member(back);
       if (!sum.defined()) {
         sum = back;
       } else if (owned) {

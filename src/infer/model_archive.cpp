@@ -18,8 +18,9 @@ namespace {
 constexpr const char* kRequiredModelFiles[] = {"plans.json", "dataset.json"};
 constexpr const char* kCheckpointNames[] = {"final", "best", "latest"};
 // Per fold, shipped when present (the validation predictions are left out: too big).
-constexpr const char* kOptionalFoldFiles[] = {"training_log.jsonl", "progress.svg",
-                                              "validation/summary.json", "validation/summary.csv"};
+constexpr const char* kOptionalFoldFiles[] = {
+    "training_log.jsonl", "progress.svg", "validation/summary.json", "validation/summary.csv",
+    "validation/case_features.json"};  // the last: cross-validation volumes (qa/training_profile.h)
 
 struct ArchiveFile {
   std::string name;  // in the archive

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "medseg/core/error.h"
+#include "medseg/core/files.h"
 #include "medseg/core/log.h"
 #include "medseg/nn/checkpoint.h"
 
@@ -109,6 +110,14 @@ std::string folder_configuration(const fs::path& model_dir) {
   fs::path dir = model_dir;
   if (dir.filename().empty()) dir = dir.parent_path();  // "models/3d_fullres/"
   return dir.filename().string();
+}
+
+bool trained_with_mirroring(const fs::path& settings_file) {
+  if (!fs::exists(settings_file)) return true;
+  const nlohmann::json s = read_json(settings_file);
+  for (const char* key : {"mirroring", "augmentation"})
+    if (s.contains(key) && s[key].is_boolean() && !s[key].get<bool>()) return false;
+  return true;
 }
 
 }  // namespace medseg

@@ -1,5 +1,6 @@
 #include "medseg/infer/predict_folder.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -95,6 +96,49 @@ bool existing_output_is_complete(const fs::path& output, size_t index, size_t co
   }
 }
 
+std::string qa_report_stem(int num_parts, int part_id) {
+  if (num_parts <= 1) return "report";
+  return "report_part" + std::to_string(part_id) + "_of" + std::to_string(num_parts);
+}
+
+QaReportWriter::QaReportWriter(const Predictor& predictor, const PredictFolderOptions& o)
+    : dataset_(predictor.dataset()),
+      dir_(o.output_dir),
+      file_(o.output_dir / (qa_report_stem(o.num_parts, o.part_id) + ".json")),
+      stem_(qa_report_stem(o.num_parts, o.part_id)) {
+  report_.model = predictor.model_dir().string();
+  report_.ood_note = predictor.ood_note();
+  if (!report_.ood_note.empty())
+    log().warn("out-of-distribution check off: {}", report_.ood_note);
+  else
+    report_.volume_reference = volume_reference_name(*predictor.training_profile());
+  if (o.skip_existing) earlier_ = read_qa_report_cases(file_);
+}
+
+void QaReportWriter::keep(const std::string& case_id) {
+  const auto kept = std::find_if(earlier_.begin(), earlier_.end(),
+                                 [&](const CaseQa& e) { return e.case_id == case_id; });
+  if (kept != earlier_.end())
+    report_.cases.push_back(*kept);
+  else
+    log().warn("{}: kept from an earlier run that left no QA record; not in {}", case_id,
+               file_.string());
+}
+
+void QaReportWriter::add(CaseQa qa) {
+  for (const OodFinding& f : qa.findings)
+    log().warn("{}: out of distribution: {}", qa.case_id, f.reason);
+  report_.cases.push_back(std::move(qa));
+  // Rewritten every few cases: an interrupted run keeps the report of most of what it wrote.
+  if (++added_ % 10 == 0) write_qa_report(report_, dataset_, dir_, stem_);
+}
+
+QaReport QaReportWriter::finish() {
+  write_qa_report(report_, dataset_, dir_, stem_);
+  log().info("QA: {} ({})", qa_summary_line(report_), file_.string());
+  return report_;
+}
+
 PredictFolderResult predict_folder(const Predictor& predictor, const PredictFolderOptions& o) {
   using Clock = std::chrono::steady_clock;
   const DatasetInfo& dataset = predictor.dataset();
@@ -108,12 +152,16 @@ PredictFolderResult predict_folder(const Predictor& predictor, const PredictFold
   fs::create_directories(o.output_dir);
   PredictFolderResult result;
   result.cases = cases.size();
+  QaReportWriter qa_report(predictor, o);
   const auto start = Clock::now();
   double predicting_seconds = 0;  // of the cases predicted so far (the ETA's rate)
   for (size_t i = 0; i < cases.size(); ++i) {
     const CaseFiles& c = cases[i];
     const fs::path output = o.output_dir / (c.id + dataset.file_ending);
-    if (o.skip_existing && existing_output_is_complete(output, i, cases.size(), c.id)) continue;
+    if (o.skip_existing && existing_output_is_complete(output, i, cases.size(), c.id)) {
+      qa_report.keep(c.id);
+      continue;
+    }
     fs::path previous;
     if (predictor.needs_previous_stage()) {
       previous = o.previous_stage_dir / (c.id + dataset.file_ending);
@@ -121,7 +169,7 @@ PredictFolderResult predict_folder(const Predictor& predictor, const PredictFold
         throw Error(previous.string(), "previous stage prediction of case " + c.id + " not found");
     }
     const auto case_start = Clock::now();
-    predictor.predict_case(c.images, output, previous);
+    qa_report.add(predictor.predict_case(c.images, output, previous));
     ++result.predicted;
     const double seconds = std::chrono::duration<double>(Clock::now() - case_start).count();
     predicting_seconds += seconds;
@@ -136,6 +184,8 @@ PredictFolderResult predict_folder(const Predictor& predictor, const PredictFold
                eta);
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  result.report = qa_report.finish();
+  result.report_file = qa_report.file().string();
   return result;
 }
 

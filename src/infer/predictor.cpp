@@ -15,6 +15,7 @@
 #include "medseg/nn/nnunet_weights.h"
 #include "medseg/preprocess/case_preprocessor.h"
 #include "medseg/preprocess/npy.h"
+#include "medseg/qa/mosaic.h"
 
 namespace medseg {
 
@@ -123,6 +124,20 @@ fs::path probabilities_description_file(const fs::path& output_file,
   return output_file.parent_path() / (stem_of(output_file, file_ending) + "_probabilities.json");
 }
 
+fs::path entropy_file(const fs::path& output_file, const std::string& file_ending) {
+  return output_file.parent_path() / "uncertainty" /
+         (stem_of(output_file, file_ending) + "_entropy" + file_ending);
+}
+
+fs::path mutual_information_file(const fs::path& output_file, const std::string& file_ending) {
+  return output_file.parent_path() / "uncertainty" /
+         (stem_of(output_file, file_ending) + "_mutual_information" + file_ending);
+}
+
+fs::path qa_picture_file(const fs::path& output_file, const std::string& file_ending) {
+  return output_file.parent_path() / "qa" / (stem_of(output_file, file_ending) + ".png");
+}
+
 Predictor::Predictor(Plans plans, std::string configuration, DatasetInfo dataset,
                      std::vector<UNet> networks, torch::Device device, PredictionOptions options)
     : Predictor(std::move(plans), std::move(configuration), std::move(dataset),
@@ -142,23 +157,16 @@ Predictor::Predictor(Plans plans, std::string configuration, DatasetInfo dataset
   if (!(options_.step_size > 0 && options_.step_size <= 1))
     throw UsageError("step size", "must be in (0, 1], not " + std::to_string(options_.step_size));
   if (options_.tile_batch < 1) throw UsageError("tile batch", "must be at least 1");
+  if (options_.uncertainty && options_.accumulation == Accumulation::kFloat16)
+    throw UsageError("--accumulate float16",
+                     "reproduces the reference's logits only; it does not compute the "
+                     "uncertainty maps (--uncertainty needs float32 accumulation)");
   // The patch size is fixed: let cuDNN time its algorithms once and keep the fastest (as the
   // reference's predictor does on CUDA).
   if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
 }
 
 namespace {
-
-// A model trained without mirror augmentation (trainer_settings.json: "mirroring" or
-// "augmentation" false) has not learnt mirrored anatomy: test-time mirroring would average in
-// predictions it was never trained for. As in the reference, such models are predicted unmirrored.
-bool trained_with_mirroring(const fs::path& settings_file) {
-  if (!fs::exists(settings_file)) return true;
-  const nlohmann::json s = read_json(settings_file);
-  for (const char* key : {"mirroring", "augmentation"})
-    if (s.contains(key) && s[key].is_boolean() && !s[key].get<bool>()) return false;
-  return true;
-}
 
 // Where two JSON values first differ, as "<at>.key[2]" ("" when they are equal).
 std::string first_difference(const nlohmann::json& a, const nlohmann::json& b,
@@ -291,6 +299,7 @@ Predictor from_nnunet_model_folder(const fs::path& model_dir, const std::string&
   Predictor predictor(std::move(plans), name, std::move(dataset), std::move(networks), device,
                       options);
   predictor.set_postprocessing(std::move(postprocessing));
+  predictor.set_model_dir(model_dir);
   return predictor;
 }
 
@@ -333,6 +342,8 @@ Predictor Predictor::from_model_folder(const fs::path& model_dir, const std::str
   }
   Predictor predictor(std::move(plans), name, std::move(dataset), std::move(networks), device,
                       options);
+  predictor.set_training_profile(load_model_profile(model_dir));
+  predictor.set_model_dir(model_dir);
   const fs::path pp = model_dir / "postprocessing.json";
   if (options.postprocessing && fs::exists(pp)) {
     predictor.set_postprocessing(read_postprocessing(pp));
@@ -346,8 +357,20 @@ bool Predictor::needs_previous_stage() const {
   return configuration().previous_stage.has_value();
 }
 
-at::Tensor Predictor::predict_logits(const at::Tensor& data,
-                                     const std::string& progress_label) const {
+std::string Predictor::ood_note() const {
+  if (!options_.ood_check) return "turned off (--no-ood-check)";
+  if (!profile_)
+    return "the model has no " + std::string(kTrainingProfileFile) +
+           " (trained by the reference nnU-Net, or from a work folder that an older medseg "
+           "planned: run medseg plan on it again before training)";
+  if (profile_->cases.size() < kMinProfileCases)
+    return "the training profile has only " + std::to_string(profile_->cases.size()) +
+           " case(s); at least " + std::to_string(kMinProfileCases) + " are needed to tell a range";
+  return "";
+}
+
+at::Tensor Predictor::predict_logits(const at::Tensor& data, const std::string& progress_label,
+                                     SlidingWindowUncertainty* uncertainty) const {
   const ConfigurationPlan& config = configuration();
   const int64_t channels = network_input_channels(config, dataset_);
   if (data.dim() != 4 || data.size(0) != channels)
@@ -359,6 +382,7 @@ at::Tensor Predictor::predict_logits(const at::Tensor& data,
   o.mirroring = options_.mirroring;
   o.mirror_axes = options_.mirror_axes;
   o.tile_batch = options_.tile_batch;
+  o.accumulation = options_.accumulation;
   o.mirror_group = options_.mirror_group;
   // In bfloat16 on a CPU a lone tile already runs at ~85% of the batched speed (0.60 s against
   // 0.50 s per mirrored Hippocampus case, for 0.25 GB against 0.60 GB peak): one mirror at a
@@ -368,6 +392,8 @@ at::Tensor Predictor::predict_logits(const at::Tensor& data,
     o.mirror_group = 1;
   o.device = device_;
   o.progress_label = progress_label;
+  if (uncertainty)
+    return predict_sliding_window(data, networks_, o, dataset_.has_regions, *uncertainty);
   return predict_sliding_window(data, networks_, o);
 }
 
@@ -394,24 +420,33 @@ ExportedPrediction Predictor::predict(const std::vector<Image>& channels,
   if (label)
     data = append_previous_stage(data, pre.segmentation, previous_stage_label_values(dataset_));
   pre.segmentation = at::Tensor();
-  at::Tensor logits = predict_logits(data, where);
+  SlidingWindowUncertainty uncertainty;
+  at::Tensor logits = predict_logits(data, where, options_.uncertainty ? &uncertainty : nullptr);
   data = at::Tensor();
   ExportedPrediction out = export_prediction(logits, pre.properties, dataset_,
                                              {options_.save_probabilities, options_.threads});
   logits = at::Tensor();
+  if (options_.uncertainty) {  // exported like the probabilities: linear, 0 outside the crop
+    at::Tensor maps = torch::stack({uncertainty.entropy, uncertainty.mutual_information});
+    uncertainty = SlidingWindowUncertainty();
+    maps = resample_data(maps, pre.properties.shape_after_cropping,
+                         logits_resampling(pre.properties, options_.threads))
+               .clamp(0, 1);
+    out.uncertainty = revert_crop_and_transpose(maps, pre.properties, 0.0);
+  }
   if (!postprocessing_.steps.empty())
     out.segmentation.data = apply_postprocessing(out.segmentation.data, postprocessing_);
   return out;
 }
 
-void Predictor::predict_case(const std::vector<fs::path>& channel_files,
-                             const fs::path& output_file) const {
-  predict_case(channel_files, output_file, fs::path());
+CaseQa Predictor::predict_case(const std::vector<fs::path>& channel_files,
+                               const fs::path& output_file) const {
+  return predict_case(channel_files, output_file, fs::path());
 }
 
-void Predictor::predict_case(const std::vector<fs::path>& channel_files,
-                             const fs::path& output_file,
-                             const fs::path& previous_stage_file) const {
+CaseQa Predictor::predict_case(const std::vector<fs::path>& channel_files,
+                               const fs::path& output_file,
+                               const fs::path& previous_stage_file) const {
   const std::string id = case_id_of(channel_files, dataset_.file_ending);
   std::vector<Image> channels = read_channels(channel_files, dataset_, id);
   check_input_images(channels, channel_files, plans_, configuration(), options_.replace_non_finite);
@@ -425,7 +460,62 @@ void Predictor::predict_case(const std::vector<fs::path>& channel_files,
     write_json(probabilities_description_file(output_file, dataset_.file_ending),
                probabilities_description(p, dataset_, output_file));
   }
-  write_label_image(p.segmentation, output_file);
+  CaseQa qa = assess(channels, p, id);
+  qa.output = output_file.filename().string();
+  write_qa_files(channels, p, output_file, qa);
+  write_label_image(p.segmentation, output_file);  // last: its presence means the case is done
+  return qa;
+}
+
+CaseQa Predictor::assess(const std::vector<Image>& channels, const ExportedPrediction& prediction,
+                         const std::string& case_id) const {
+  CaseQa qa;
+  qa.case_id = case_id;
+  // Channels in their own dtype, stacked only when there are several (no float copy of a
+  // large single-channel volume: the features sample it).
+  std::vector<at::Tensor> data;
+  for (const Image& c : channels)
+    data.push_back(channels.size() == 1 ? c.data : c.data.to(torch::kFloat));
+  const at::Tensor stacked = data.size() == 1 ? data.front().unsqueeze(0) : torch::stack(data);
+  qa.features = compute_case_features(case_id, stacked, channels.front().geometry.spacing,
+                                      prediction.segmentation.data, dataset_);
+  if (prediction.uncertainty.defined())
+    qa.uncertainty = uncertainty_score(prediction.uncertainty[0], prediction.uncertainty[1],
+                                       prediction.segmentation.data);
+  if (ood_note().empty()) {
+    qa.ood_checked = true;
+    qa.findings = check_out_of_distribution(*profile_, qa.features, dataset_, options_.ood);
+  }
+  return qa;
+}
+
+void Predictor::write_qa_files(const std::vector<Image>& channels,
+                               const ExportedPrediction& prediction, const fs::path& output_file,
+                               CaseQa& qa) const {
+  const std::string& ending = dataset_.file_ending;
+  if (prediction.uncertainty.defined()) {
+    const fs::path entropy = entropy_file(output_file, ending);
+    fs::create_directories(entropy.parent_path());
+    write_image({prediction.uncertainty[0].contiguous(), prediction.segmentation.geometry},
+                entropy);
+    write_image({prediction.uncertainty[1].contiguous(), prediction.segmentation.geometry},
+                mutual_information_file(output_file, ending));
+  }
+  const bool picture =
+      options_.qa_images == PredictionOptions::QaImages::kAll ||
+      (options_.qa_images == PredictionOptions::QaImages::kFlagged && qa.flagged());
+  if (!picture) return;
+  const fs::path png = qa_picture_file(output_file, ending);
+  fs::create_directories(png.parent_path());
+  MosaicInput m;
+  const bool planar = channels.front().dim() == 2;
+  const auto volume = [planar](const at::Tensor& t) { return planar ? t.unsqueeze(0) : t; };
+  m.image = volume(channels.front().data.to(torch::kFloat));
+  m.labels = volume(prediction.segmentation.data);
+  if (prediction.uncertainty.defined()) m.uncertainty = volume(prediction.uncertainty[0]);
+  m.spacing = channels.front().geometry.spacing;
+  write_mosaic_png(m, png, MosaicOptions{});
+  qa.picture = (fs::path("qa") / png.filename()).string();
 }
 
 }  // namespace medseg

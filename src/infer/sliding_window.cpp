@@ -13,6 +13,7 @@
 #include "medseg/infer/gaussian_importance.h"
 #include "medseg/infer/mirroring.h"
 #include "medseg/infer/tiling.h"
+#include "medseg/qa/uncertainty.h"
 
 namespace medseg {
 
@@ -104,9 +105,155 @@ at::Tensor gather_tiles(const at::Tensor& data, const std::vector<Tile>& tiles, 
 
 }  // namespace
 
+namespace {
+
+// The probability and member-entropy sums of the uncertainty maps, beside the logit sum.
+struct UncertaintySums {
+  UncertaintySums(const std::vector<int64_t>& shape, c10::Device device) : sums(shape, device) {}
+  // Channels 0..K-1: the members' probabilities; channel K: their normalised entropy. One
+  // weight sum for both.
+  Accumulator sums;
+  bool regions = false;
+  at::Tensor tile_sums;  // (tiles, K + 1, patch...) of the current tile batch, over its members
+
+  MirrorMemberFunction member_function() {
+    return [this](const at::Tensor& member) {
+      const at::Tensor p = member_probabilities(member, regions);
+      const at::Tensor both = torch::cat({p, normalized_entropy(p, regions).unsqueeze(1)}, 1);
+      tile_sums = tile_sums.defined() ? tile_sums.add_(both) : both;
+    };
+  }
+
+  void add(const std::vector<Tile>& tiles, size_t first, size_t count, const at::Tensor& gaussian,
+           bool add_weight) {
+    if (!sums.allocated()) sums.allocate(tile_sums.size(1));
+    const c10::Device device = sums.device();
+    const at::Tensor weight = gaussian.to(device);
+    const at::Tensor weighted = (tile_sums * gaussian).to(device);
+    tile_sums = at::Tensor();
+    for (size_t t = 0; t < count; ++t) sums.add(tiles[first + t], weighted[t], weight, add_weight);
+  }
+
+  // The weighted means over `passes` members per tile, unpadded, into `result`. Memory: the
+  // sums themselves and two volumes (the entropy is summed class by class in place).
+  void finish(int64_t passes, const Padding& padding) {
+    at::Tensor mean = sums.finish(passes);
+    if (!padding.empty()) mean = unpad_volume(mean, padding);
+    const int64_t classes = mean.size(0) - 1;
+    const at::Tensor h = normalized_entropy(mean.narrow(0, 0, classes).unsqueeze(0), regions)[0];
+    at::Tensor mutual_information = (h - mean[classes]).clamp_min_(0);
+    mean = at::Tensor();
+    result.entropy = h.contiguous().to(c10::kCPU);
+    result.mutual_information = mutual_information.contiguous().to(c10::kCPU);
+  }
+
+  SlidingWindowUncertainty result;
+};
+
+at::Tensor sliding_window_prediction(const at::Tensor& data,
+                                     const std::vector<LogitsFunction>& networks,
+                                     const SlidingWindowOptions& o, UncertaintySums* sums);
+
+// Zeros of `shape` in `dtype` on `device`, or on the CPU when a GPU cannot hold them.
+at::Tensor float16_sums(const std::vector<int64_t>& shape, c10::Device& device) {
+  try {
+    return torch::zeros(shape, torch::TensorOptions(torch::kHalf).device(device));
+  } catch (const c10::Error&) {
+    if (device.is_cpu()) throw;
+    log().warn("the prediction of this case does not fit in GPU memory; accumulating on the CPU");
+    device = c10::kCPU;
+    return torch::zeros(shape, torch::kHalf);
+  }
+}
+
+// Accumulation::kFloat16, operation for operation as nnUNetv2_predict
+// (predict_from_raw_data.py: _internal_predict_sliding_window_return_logits and
+// predict_logits_from_preprocessed_data): per network, each tile's mirrored mean in float32
+// times the float16 map, added into float16 sums (computed in float32, rounded to float16, as
+// torch adds a float32 tensor into a float16 one); the weights likewise; divided in float16.
+// The networks' results are summed and averaged in float16.
+at::Tensor accumulate_float16(const at::Tensor& padded, const std::vector<Tile>& tiles,
+                              const std::vector<LogitsFunction>& networks,
+                              const SlidingWindowOptions& o, const std::vector<int64_t>& shape,
+                              const std::vector<int64_t>& mirror_axes, int64_t group,
+                              Progress* progress) {
+  c10::Device device = o.device;
+  const at::Tensor gaussian16 = gaussian_importance_map_float16(o.patch_size).to(device);
+  const at::Tensor gaussian = gaussian16.to(torch::kFloat);
+  const auto passes = static_cast<double>(mirror_pass_count(mirror_axes));
+  const auto batch = static_cast<size_t>(o.tile_batch);
+  at::Tensor total;
+  for (const LogitsFunction& network : networks) {
+    at::Tensor sum, weight;
+    for (size_t first = 0; first < tiles.size(); first += batch) {
+      const size_t count = std::min(batch, tiles.size() - first);
+      at::Tensor logits;
+      {
+        c10::InferenceMode inference;
+        logits = predict_mirrored_sum(network, gather_tiles(padded, tiles, first, count, o.device),
+                                      mirror_axes, group);
+        if (passes > 1) logits = logits / passes;
+        logits = logits * gaussian;
+      }
+      if (!sum.defined()) {
+        std::vector<int64_t> sum_shape = shape;
+        sum_shape.insert(sum_shape.begin(), logits.size(1));
+        sum = float16_sums(sum_shape, device);
+        weight = float16_sums(shape, device);
+        if (sum.device() != device) sum = sum.to(device);  // the weights fell back to the CPU
+      }
+      logits = logits.to(device);
+      const at::Tensor g16 = gaussian16.to(device);
+      for (size_t t = 0; t < count; ++t) {
+        const Tile& tile = tiles[first + t];
+        box_of(sum, tile).add_(tile.planar ? logits[t].unsqueeze(1) : logits[t]);
+        box_of(weight, tile).add_(tile.planar ? g16.unsqueeze(0) : g16);
+      }
+      if (progress) progress->advance(static_cast<int64_t>(count) * mirror_pass_count(mirror_axes));
+    }
+    sum.div_(weight);
+    weight = at::Tensor();
+    if (total.defined())
+      total.add_(sum.to(total.device()));
+    else
+      total = sum.to(c10::kCPU);
+  }
+  if (networks.size() > 1) total.div_(static_cast<double>(networks.size()));
+  return total;
+}
+
+}  // namespace
+
+Accumulation parse_accumulation(const std::string& text, const std::string& what) {
+  if (text == "float32") return Accumulation::kFloat32;
+  if (text == "float16") return Accumulation::kFloat16;
+  throw UsageError(what, "'" + text + "' is not float32 or float16");
+}
+
 at::Tensor predict_sliding_window(const at::Tensor& data,
                                   const std::vector<LogitsFunction>& networks,
                                   const SlidingWindowOptions& o) {
+  return sliding_window_prediction(data, networks, o, nullptr);
+}
+
+at::Tensor predict_sliding_window(const at::Tensor& data,
+                                  const std::vector<LogitsFunction>& networks,
+                                  const SlidingWindowOptions& o, bool regions,
+                                  SlidingWindowUncertainty& uncertainty) {
+  check_inputs(data, networks, o);
+  const std::vector<int64_t> shape(data.sizes().begin() + 1, data.sizes().end());
+  UncertaintySums sums(padding_for_patch(shape, o.patch_size).padded_shape(shape), o.device);
+  sums.regions = regions;
+  const at::Tensor logits = sliding_window_prediction(data, networks, o, &sums);
+  uncertainty = std::move(sums.result);
+  return logits;
+}
+
+namespace {
+
+at::Tensor sliding_window_prediction(const at::Tensor& data,
+                                     const std::vector<LogitsFunction>& networks,
+                                     const SlidingWindowOptions& o, UncertaintySums* sums) {
   check_inputs(data, networks, o);
   torch::NoGradGuard no_grad;
   const std::vector<int64_t> shape(data.sizes().begin() + 1, data.sizes().end());
@@ -140,6 +287,17 @@ at::Tensor predict_sliding_window(const at::Tensor& data,
         o.progress_label, static_cast<int64_t>(networks.size() * tiles.size()) * passes_per_tile,
         po);
   }
+  if (o.accumulation == Accumulation::kFloat16) {
+    if (sums)
+      throw UsageError("--accumulate float16",
+                       "reproduces the reference's logits only; it does not compute the "
+                       "uncertainty maps (predict them with float32 accumulation)");
+    at::Tensor logits = accumulate_float16(padded, tiles, networks, o, padding.padded_shape(shape),
+                                           mirror_axes, group, progress.get())
+                            .to(torch::kFloat);
+    if (!padding.empty()) logits = unpad_volume(logits, padding).contiguous();
+    return logits;
+  }
   for (size_t n = 0; n < networks.size(); ++n) {
     for (size_t first = 0; first < tiles.size(); first += batch) {
       const size_t count = std::min(batch, tiles.size() - first);
@@ -147,9 +305,12 @@ at::Tensor predict_sliding_window(const at::Tensor& data,
       {
         c10::InferenceMode inference;
         logits = predict_mirrored_sum(
-            networks[n], gather_tiles(padded, tiles, first, count, o.device), mirror_axes, group);
+            networks[n], gather_tiles(padded, tiles, first, count, o.device), mirror_axes, group,
+            sums ? sums->member_function() : MirrorMemberFunction());
         logits = logits * gaussian;
       }
+      // Outside the inference mode: the sums are updated in place later on.
+      if (sums) sums->add(tiles, first, count, gaussian, n == 0);
       if (!accumulator.allocated()) accumulator.allocate(logits.size(1));
       if (logits.device() != accumulator.device()) logits = logits.to(accumulator.device());
       const at::Tensor weight = gaussian.to(accumulator.device());
@@ -160,8 +321,11 @@ at::Tensor predict_sliding_window(const at::Tensor& data,
   }
   const auto passes = static_cast<int64_t>(networks.size()) * mirror_pass_count(mirror_axes);
   at::Tensor logits = accumulator.finish(passes);
+  if (sums) sums->finish(passes, padding);
   if (!padding.empty()) logits = unpad_volume(logits, padding).contiguous();
   return logits.to(c10::kCPU);
 }
+
+}  // namespace
 
 }  // namespace medseg

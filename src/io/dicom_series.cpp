@@ -22,16 +22,12 @@
 #include "medseg/core/log.h"
 
 #ifdef MEDSEG_WITH_DICOM
-#include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
-#include <dcmtk/dcmdata/dcdict.h>
-#include <dcmtk/dcmdata/dcfilefo.h>
-#include <dcmtk/oflog/oflog.h>
 #include <itkGDCMImageIO.h>
 #include <itkImage.h>
 #include <itkImageFileReader.h>
 
-#include <mutex>
+#include "dicom_dcmtk.h"
 #endif
 
 namespace medseg {
@@ -160,15 +156,6 @@ struct SliceHeader {
   bool has_position = false;
   double thickness = 0, spacing_between_slices = 0;
 };
-
-void configure_dcmtk() {
-  static std::once_flag once;
-  std::call_once(once, [] { OFLog::configure(OFLogger::ERROR_LOG_LEVEL); });
-  if (!dcmDataDict.isDictionaryLoaded())
-    throw Error("DCMTK",
-                "its data dictionary is not loaded (Debian: package libdcmtk17 ships "
-                "/usr/share/libdcmtk17/dicom.dic; DCMDICTPATH overrides its place)");
-}
 
 std::string trimmed(std::string s) {
   const auto not_space = [](unsigned char c) { return !std::isspace(c) && c != '\0'; };
@@ -472,7 +459,7 @@ bool dicom_support_available() {
 }
 
 DicomFolderScan scan_dicom_folder(const fs::path& folder, const DicomCheckOptions& options) {
-  configure_dcmtk();
+  prepare_dcmtk();
   if (!fs::is_directory(folder)) throw Error(folder.string(), "DICOM folder not found");
   DicomFolderScan scan;
   std::vector<fs::path> files;

@@ -184,7 +184,99 @@ json resolved_configuration(const json& all, const std::string& name, const std:
   return merged;
 }
 
+json nnunet_resampling_kwargs(bool is_seg, int order, int order_z) {
+  return {
+      {"is_seg", is_seg}, {"order", order}, {"order_z", order_z}, {"force_separate_z", nullptr}};
+}
+
+json nnunet_architecture_json(const ArchitecturePlan& a, int dims, const std::string& where) {
+  const std::string d = std::to_string(dims) + "d";
+  json kwargs = {{"n_stages", a.n_stages},
+                 {"features_per_stage", a.features_per_stage},
+                 {"conv_op", "torch.nn.modules.conv.Conv" + d},
+                 {"kernel_sizes", a.kernel_sizes},
+                 {"strides", a.strides},
+                 {"n_conv_per_stage_decoder", a.n_conv_per_stage_decoder},
+                 {"conv_bias", a.conv_bias},
+                 {"norm_op", "torch.nn.modules.instancenorm.InstanceNorm" + d},
+                 {"norm_op_kwargs", {{"eps", a.norm_eps}, {"affine", true}}},
+                 {"dropout_op", nullptr},
+                 {"dropout_op_kwargs", nullptr}};
+  std::string network;
+  if (a.network == "PlainConvUNet") {
+    network = kNnunetPlainConvUNet;
+    kwargs["n_conv_per_stage"] = a.n_conv_per_stage;
+  } else if (a.network == "ResidualEncoderUNet") {
+    network = kNnunetResidualEncoderUNet;
+    kwargs["n_blocks_per_stage"] = a.n_conv_per_stage;
+  } else {
+    throw Error(where, "network '" + a.network +
+                           "' has no class in the reference's "
+                           "dynamic_network_architectures");
+  }
+  if (a.leaky_relu_slope == 0) {
+    kwargs["nonlin"] = "torch.nn.ReLU";
+    kwargs["nonlin_kwargs"] = {{"inplace", true}};
+  } else {
+    kwargs["nonlin"] = "torch.nn.LeakyReLU";
+    kwargs["nonlin_kwargs"] = {{"inplace", true}};
+    if (a.leaky_relu_slope != 1e-2) kwargs["nonlin_kwargs"]["negative_slope"] = a.leaky_relu_slope;
+  }
+  return {{"network_class_name", network},
+          {"arch_kwargs", kwargs},
+          {"_kw_requires_import", {"conv_op", "norm_op", "dropout_op", "nonlin"}}};
+}
+
+json nnunet_configuration_json(const ConfigurationPlan& c, const std::string& where) {
+  const std::string at = where + ": configuration " + c.name;
+  if (c.spatial_dims() != 2 && c.spatial_dims() != 3)
+    throw Error(at, "has a patch of " + std::to_string(c.spatial_dims()) +
+                        " axes; the reference predicts 2D and 3D configurations");
+  json j = {{"data_identifier", c.data_identifier},
+            {"preprocessor_name", "DefaultPreprocessor"},
+            {"batch_size", c.batch_size},
+            {"patch_size", c.patch_size},
+            {"median_image_size_in_voxels", c.median_image_size_in_voxels},
+            {"spacing", c.spacing},
+            {"normalization_schemes", c.normalization_schemes},
+            {"use_mask_for_norm", c.use_mask_for_norm},
+            {"resampling_fn_data", "resample_data_or_seg_to_shape"},
+            {"resampling_fn_seg", "resample_data_or_seg_to_shape"},
+            {"resampling_fn_data_kwargs",
+             nnunet_resampling_kwargs(false, c.resampling_order_data, c.resampling_order_z)},
+            {"resampling_fn_seg_kwargs",
+             nnunet_resampling_kwargs(true, c.resampling_order_seg, c.resampling_order_z)},
+            {"resampling_fn_probabilities", "resample_data_or_seg_to_shape"},
+            // medseg's export: linear, nearest along a separate z (what the reader accepts).
+            {"resampling_fn_probabilities_kwargs", nnunet_resampling_kwargs(false, 1, 0)},
+            {"architecture", nnunet_architecture_json(c.architecture, c.spatial_dims(), at)},
+            {"batch_dice", c.batch_dice}};
+  if (c.previous_stage) j["previous_stage"] = *c.previous_stage;
+  if (c.next_stage) j["next_stage"] = *c.next_stage;
+  return j;
+}
+
 }  // namespace
+
+json to_nnunet_json(const Plans& plans, const std::string& where) {
+  json configurations = json::object();
+  for (const auto& [name, c] : plans.configurations)
+    configurations[name] = nnunet_configuration_json(c, where);
+  json intensities = json::object();
+  for (size_t i = 0; i < plans.foreground_intensity_properties_per_channel.size(); ++i)
+    intensities[std::to_string(i)] = to_json(plans.foreground_intensity_properties_per_channel[i]);
+  return {{"dataset_name", plans.dataset_name},
+          {"plans_name", plans.plans_name},
+          {"original_median_spacing_after_transp", plans.original_median_spacing_after_transp},
+          {"original_median_shape_after_transp", plans.original_median_shape_after_transp},
+          {"image_reader_writer", "SimpleITKIO"},
+          {"transpose_forward", plans.transpose_forward},
+          {"transpose_backward", plans.transpose_backward},
+          {"experiment_planner_used", "medseg"},
+          {"label_manager", "LabelManager"},
+          {"configurations", configurations},
+          {"foreground_intensity_properties_per_channel", intensities}};
+}
 
 bool is_nnunet_plans(const json& plans) {
   if (!plans.is_object() || plans.contains("schema_version") || !plans.contains("configurations") ||

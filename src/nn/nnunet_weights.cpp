@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <regex>
 #include <set>
 
@@ -25,6 +26,25 @@ std::string primary_key(const std::string& key) {
   if (k.rfind("decoder.encoder.", 0) == 0) k = k.substr(std::string("decoder.").size());
   k = std::regex_replace(k, all_modules, ".conv.");
   return std::regex_replace(k, all_norm, ".norm.");
+}
+
+// "<module>.conv.weight" -> ("<module>", "conv.weight") for a conv-norm module's tensor, whose
+// module the reference registers twice (all_modules); nullopt for other tensors.
+std::optional<std::pair<std::string, std::string>> conv_norm_part(const std::string& key) {
+  static const std::regex part(R"(^(.*)\.(conv|norm)\.(weight|bias)$)");
+  std::smatch m;
+  if (!std::regex_match(key, m, part)) return std::nullopt;
+  return std::make_pair(m[1].str(), m[2].str() + "." + m[3].str());
+}
+
+// Where the reference registers a key: the encoder, its second name inside the decoder, then
+// the decoder's stages, transpconvs and seg_layers (medseg registers transpconvs first).
+int reference_key_group(const std::string& key) {
+  if (key.rfind("encoder.", 0) == 0) return 0;
+  if (key.rfind("decoder.encoder.", 0) == 0) return 1;
+  if (key.rfind("decoder.stages.", 0) == 0) return 2;
+  if (key.rfind("decoder.transpconvs.", 0) == 0) return 3;
+  return 4;
 }
 
 }  // namespace
@@ -56,6 +76,84 @@ std::optional<std::string> nnunet_parameter_name(const std::string& key,
   if (std::regex_match(key, decoder)) return key;
   throw Error(where, "network_weights key '" + key + "' is not a parameter of the reference's " +
                          network_class + " that medseg maps (another network or version?)");
+}
+
+std::string nnunet_reference_key(const std::string& name, const ArchitecturePlan& architecture,
+                                 const std::string& where) {
+  static const std::regex plain_stage(
+      R"(^encoder\.stages\.(\d+)\.convs\.(\d+)\.(conv|norm)\.(weight|bias)$)");
+  static const std::regex res_skip(
+      R"(^encoder\.stages\.(\d+)\.blocks\.(\d+)\.skip_projection\.(conv|norm)\.(weight|bias)$)");
+  std::smatch m;
+  const bool residual = architecture.network == "ResidualEncoderUNet";
+  std::string key;
+  if (!residual && std::regex_match(name, m, plain_stage)) {
+    key = "encoder.stages." + m[1].str() + ".0.convs." + m[2].str() + "." + m[3].str() + "." +
+          m[4].str();
+  } else if (residual && std::regex_match(name, m, res_skip)) {
+    const auto stage = static_cast<size_t>(std::stoul(m[1].str()));
+    bool strided = false;
+    if (m[2].str() == "0" && stage < architecture.strides.size())
+      for (const int s : architecture.strides[stage]) strided = strided || s != 1;
+    key = "encoder.stages." + m[1].str() + ".blocks." + m[2].str() + ".skip." +
+          (strided ? "1" : "0") + "." + m[3].str() + "." + m[4].str();
+  } else {
+    key = name;
+  }
+  // The forward map must give the name back: one table, read both ways.
+  std::optional<std::string> back;
+  try {
+    back = nnunet_parameter_name(key, architecture.network, where);
+  } catch (const Error&) {
+  }
+  if (!back || *back != name)
+    throw Error(where, "parameter '" + name + "' of medseg's " + architecture.network +
+                           " has no name in the reference's network");
+  return key;
+}
+
+std::vector<std::pair<std::string, at::Tensor>> nnunet_state_dict(UNetImpl& network) {
+  const ArchitecturePlan& architecture = network.options().architecture;
+  const std::string where = "the " + architecture.network + " to export";
+  std::vector<std::pair<std::string, at::Tensor>> primary;
+  for (const auto& item : network.named_parameters())
+    primary.emplace_back(nnunet_reference_key(item.key(), architecture, where),
+                         item.value().detach());
+  for (const auto& item : network.named_buffers())
+    primary.emplace_back(nnunet_reference_key(item.key(), architecture, where),
+                         item.value().detach());
+  std::stable_sort(primary.begin(), primary.end(), [](const auto& a, const auto& b) {
+    return reference_key_group(a.first) < reference_key_group(b.first);
+  });
+  // Each conv-norm module's tensors, then the same again as all_modules.0 (conv) / .1 (norm).
+  std::vector<std::pair<std::string, at::Tensor>> keys, pending;
+  std::string module;
+  const auto flush = [&] {
+    keys.insert(keys.end(), pending.begin(), pending.end());
+    pending.clear();
+  };
+  for (const auto& [key, tensor] : primary) {
+    const auto part = conv_norm_part(key);
+    if (!part || part->first != module) flush();
+    module = part ? part->first : "";
+    keys.emplace_back(key, tensor);
+    if (part) {
+      const bool conv = part->second.rfind("conv.", 0) == 0;
+      pending.emplace_back(part->first + ".all_modules." + (conv ? "0." : "1.") +
+                               part->second.substr(part->second.find('.') + 1),
+                           tensor);
+    }
+  }
+  flush();
+  // The decoder holds the encoder again (decoder.encoder.*): after the encoder's own keys.
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  size_t i = 0;
+  for (; i < keys.size() && reference_key_group(keys[i].first) == 0; ++i) out.push_back(keys[i]);
+  const size_t encoder_end = out.size();
+  for (size_t e = 0; e < encoder_end; ++e)
+    out.emplace_back("decoder." + out[e].first, out[e].second);
+  out.insert(out.end(), keys.begin() + static_cast<std::ptrdiff_t>(i), keys.end());
+  return out;
 }
 
 void load_nnunet_weights(UNetImpl& network, const std::map<std::string, at::Tensor>& state_dict,

@@ -59,8 +59,10 @@ CaseArrays read_case(const CaseFiles& files) {
   return arrays;
 }
 
-CaseFingerprint analyze_case(const CaseFiles& files, int64_t n_samples, uint32_t seed) {
+CaseFingerprint analyze_case(const CaseFiles& files, int64_t n_samples, uint32_t seed,
+                             size_t index, const FingerprintOptions& options) {
   const CaseArrays arrays = read_case(files);
+  if (options.on_case) options.on_case(index, arrays.data, arrays.label, arrays.spacing);
   CaseFingerprint result;
   result.spacing = arrays.spacing;
   const CropResult cropped = crop_to_nonzero(arrays.data, arrays.label);
@@ -99,7 +101,7 @@ DatasetFingerprint extract_fingerprint(const std::vector<CaseFiles>& cases, int 
                                    " channel files, dataset.json declares " +
                                    std::to_string(num_channels));
     if (cases[i].label.empty()) throw Error(cases[i].id, "has no label file in labelsTr");
-    per_case[i] = analyze_case(cases[i], n_samples, options.seed);
+    per_case[i] = analyze_case(cases[i], n_samples, options.seed, i, options);
     log().debug("fingerprint: {} done", cases[i].id);
   });
   DatasetFingerprint f;

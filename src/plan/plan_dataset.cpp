@@ -10,6 +10,7 @@
 #include "medseg/io/dataset.h"
 #include "medseg/io/dataset_validation.h"
 #include "medseg/preprocess/dataset_preprocessor.h"
+#include "medseg/qa/training_profile.h"
 
 namespace medseg {
 
@@ -55,7 +56,14 @@ PlanDatasetResult plan_dataset(const fs::path& dataset_dir, const fs::path& work
   const std::vector<CaseFiles> cases = training_cases(dataset_dir, info);
   start = std::chrono::steady_clock::now();
   PlanDatasetResult result;
-  result.fingerprint = extract_fingerprint(cases, info.num_channels(), options.fingerprint);
+  // The QA features of every training case (qa/case_features.h), from the same reading pass.
+  std::vector<CaseFeatures> features(cases.size());
+  FingerprintOptions fingerprint_options = options.fingerprint;
+  fingerprint_options.on_case = [&](size_t i, const at::Tensor& data, const at::Tensor& label,
+                                    const std::vector<double>& spacing) {
+    features[i] = compute_case_features(cases[i].id, data, spacing, label, info);
+  };
+  result.fingerprint = extract_fingerprint(cases, info.num_channels(), fingerprint_options);
   log().info("fingerprint of {} cases in {:.1f} s", cases.size(), seconds_since(start));
 
   PlannerOptions planner = options.planner;
@@ -68,8 +76,10 @@ PlanDatasetResult plan_dataset(const fs::path& dataset_dir, const fs::path& work
   result.plans_file = work_dir / "plans.json";
   write_text_atomically(result.dataset_json_file, dataset_json_text);
   write_fingerprint(result.fingerprint, result.fingerprint_file);
+  write_case_features(features, work_dir / kCaseFeaturesFile);
   // preprocess and train find the raw cases through it (their --dataset overrides it).
-  write_text_atomically(work_dir / kDatasetPathFile, fs::absolute(dataset_dir).lexically_normal().string() + "\n");
+  write_text_atomically(work_dir / kDatasetPathFile,
+                        fs::absolute(dataset_dir).lexically_normal().string() + "\n");
   write_plans(result.plans, result.plans_file);  // last: its presence means the others are there
   return result;
 }

@@ -19,6 +19,8 @@ namespace {
 struct AxisTaps {
   std::vector<int64_t> i0, i1;
   std::vector<double> w0, w1;
+  std::vector<int>
+      nearest;  // 0: i0 is the nearest neighbour (scipy order 0: floor(c + 0.5)), 1: i1
 };
 
 AxisTaps axis_taps(int64_t n, int64_t m) {
@@ -33,14 +35,18 @@ AxisTaps axis_taps(int64_t n, int64_t m) {
     taps.i1.push_back(std::clamp<int64_t>(start + 1, 0, n - 1));
     taps.w0.push_back(w0);
     taps.w1.push_back(1.0 - w0);
+    taps.nearest.push_back(std::floor(cc + 0.5) > f ? 1 : 0);
   }
   return taps;
 }
 
 // The label of one output voxel from its 8 corner labels and weights (C order, last axis
-// fastest): each distinct label's weight is summed in corner order from 0, and the largest
-// label reaching 0.5 wins; none reaching it gives 0.
-int16_t decide(const std::array<int16_t, 8>& label, const std::array<double, 8>& weight) {
+// fastest), as batchgenerators' resize_segmentation decides it in 0.25.5 (the reference's
+// pip install): each distinct label's weight is summed in corner order from 0 (its
+// interpolated mask, bit for bit), the largest sum wins, and an exact tie goes to the nearest
+// neighbour's label when that is one of the tied labels, else to the smallest tied label.
+int16_t decide(const std::array<int16_t, 8>& label, const std::array<double, 8>& weight,
+               int16_t nearest) {
   bool uniform = true;
   for (int k = 1; k < 8; ++k) uniform &= label[k] == label[0];
   if (uniform) return label[0];
@@ -56,14 +62,17 @@ int16_t decide(const std::array<int16_t, 8>& label, const std::array<double, 8>&
     }
     sum[slot] += weight[k];
   }
+  double top = 0;
+  for (int s = 0; s < count; ++s) top = std::max(top, sum[s]);
   bool found = false;
-  int16_t best = 0;
-  for (int s = 0; s < count; ++s)
-    if (sum[s] >= 0.5 && (!found || distinct[s] > best)) {
-      best = distinct[s];
-      found = true;
-    }
-  return found ? best : 0;
+  int16_t lowest = 0;
+  for (int s = 0; s < count; ++s) {
+    if (sum[s] != top) continue;
+    if (distinct[s] == nearest) return nearest;
+    if (!found || distinct[s] < lowest) lowest = distinct[s];
+    found = true;
+  }
+  return lowest;
 }
 
 }  // namespace
@@ -99,6 +108,7 @@ at::Tensor resample_labels_linear(const at::Tensor& labels, const std::vector<in
       int16_t* row = dst + (z * out[1] + y) * out[2];
       for (int64_t x = 0; x < out[2]; ++x) {
         const int64_t xs[2] = {tx.i0[x], tx.i1[x]};
+        const int16_t nearest = src[zs[tz.nearest[z]] + ys[ty.nearest[y]] + xs[tx.nearest[x]]];
         const double wx[2] = {tx.w0[x], tx.w1[x]};
         std::array<int16_t, 8> label;
         std::array<double, 8> weight;
@@ -111,7 +121,7 @@ at::Tensor resample_labels_linear(const at::Tensor& labels, const std::vector<in
           w *= wx[c];
           weight[k] = w;
         }
-        row[x] = decide(label, weight);
+        row[x] = decide(label, weight, nearest);
       }
     }
   });

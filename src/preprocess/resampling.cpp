@@ -104,19 +104,45 @@ std::vector<int64_t> label_values(const at::Tensor& labels) {
   return values;
 }
 
-// Each label value, in ascending order, as a mask resampled along `axes`, assigned where it
-// reaches 0.5 (strict: exceeds 0.5, as np.round(x) > 0.5 does along a separate axis).
+// Each label value, in ascending order, as a mask resampled along `axes`.
+// strict (the reference's separate axis with order_z > 0, nnunetv2's own loop): each label is
+// assigned where np.round of its mask exceeds 0.5, later values winning.
+// Otherwise batchgenerators' resize_segmentation (0.25.5, label_resampling.h): the largest mask
+// wins (spline masks clipped to [0, 1], as skimage's clip), an exact tie going to the nearest
+// neighbour's label when it is one of the tied ones, else to the smallest.
 at::Tensor one_hot_resample(const at::Tensor& labels, const std::vector<int64_t>& axes,
                             const std::vector<int64_t>& shape, int order, bool strict,
                             int threads) {
-  at::Tensor out = torch::zeros(shape, labels.options());
-  for (int64_t value : label_values(labels)) {
+  const auto mask_of = [&](int64_t value) {
     at::Tensor m = resample_label_mask_axis(labels, value, axes[0], shape[axes[0]], order, threads);
     for (size_t k = 1; k < axes.size(); ++k)
       m = resample_axis(m, axes[k], shape[axes[k]], order, threads);
-    out.masked_fill_(strict ? m.gt(0.5) : m.ge(0.5), value);
+    return m;
+  };
+  if (strict) {
+    at::Tensor out = torch::zeros(shape, labels.options());
+    for (int64_t value : label_values(labels)) out.masked_fill_(mask_of(value).gt(0.5), value);
+    return out;
   }
-  return out;
+  const at::Tensor nearest = resample_axes(labels, axes, shape, 0, threads);
+  at::Tensor best, winner, nearest_on_top;
+  for (int64_t value : label_values(labels)) {
+    at::Tensor m = mask_of(value);
+    if (order > 1) m.clamp_(0.0, 1.0);
+    const at::Tensor is_nearest = nearest.eq(value);
+    if (!best.defined()) {
+      best = m;
+      winner = torch::full(shape, value, labels.options());
+      nearest_on_top = is_nearest.logical_and(m.gt(0));
+      continue;
+    }
+    nearest_on_top.logical_or_(m.eq(best).logical_and_(m.gt(0)).logical_and_(is_nearest));
+    const at::Tensor better = m.gt(best);
+    nearest_on_top = torch::where(better, is_nearest, nearest_on_top);
+    winner.masked_fill_(better, value);
+    best = torch::maximum(best, m);
+  }
+  return torch::where(nearest_on_top, nearest, winner);
 }
 
 at::Tensor labels_along(const at::Tensor& labels, const std::vector<int64_t>& axes,

@@ -9,11 +9,14 @@
 #include "medseg/core/error.h"
 #include "medseg/core/files.h"
 #include "medseg/core/log.h"
+#include "medseg/core/parallel.h"
 #include "medseg/eval/evaluator.h"
 #include "medseg/infer/predictor.h"
 #include "medseg/io/image.h"
 #include "medseg/preprocess/case_preprocessor.h"
 #include "medseg/preprocess/npy.h"
+#include "medseg/qa/case_features.h"
+#include "medseg/qa/training_profile.h"
 
 namespace medseg {
 
@@ -88,6 +91,8 @@ void predict_validation_cases(const Plans& plans, const std::string& configurati
   prediction.postprocessing = false;  // postprocessing is decided from these very predictions
   prediction.threads = options.threads;
   prediction.precision = options.precision;
+  prediction.ood_check = false;  // these cases are the training distribution
+  prediction.qa_images = PredictionOptions::QaImages::kNone;
   const Predictor predictor(plans, configuration, dataset, std::vector<UNet>{network}, device,
                             prediction);
   fs::create_directories(options.output_dir);
@@ -119,6 +124,22 @@ void predict_validation_cases(const Plans& plans, const std::string& configurati
                                     next_stage_file(options.next_stage_dir, id), options.threads);
     log().debug("validation case {}/{}: {}", i + 1, cases.size(), id);
   }
+}
+
+void write_validation_features(const fs::path& dataset_dir, const fs::path& prediction_dir,
+                               const std::vector<std::string>& case_ids, const DatasetInfo& dataset,
+                               int threads) {
+  const auto raw = raw_cases_by_id(dataset_dir, dataset);
+  std::vector<CaseFeatures> features(case_ids.size());
+  parallel_for(case_ids.size(), threads, [&](size_t i) {
+    const std::string& id = case_ids[i];
+    const auto it = raw.find(id);
+    if (it == raw.end())
+      throw Error(dataset_dir.string(), "has no images of validation case " + id);
+    features[i] = case_features_of_files(id, it->second.images,
+                                         prediction_dir / (id + dataset.file_ending), dataset);
+  });
+  write_case_features(features, prediction_dir / kValidationFeaturesFile);
 }
 
 fs::path next_stage_file(const fs::path& dir, const std::string& case_id) {

@@ -291,7 +291,7 @@ TrainResult train_fold(const TrainOptions& o) {
   }
   if (writer) {
     fs::create_directories(in.paths.dir);
-    write_model_files(in.model_dir, in.plans, in.dataset, settings);
+    write_model_files(in.model_dir, in.plans, o.configuration, in.dataset, settings, o.work_dir);
   }
 
   const AugmentationSettings augmentation{settings.augmentation, settings.mirroring};
@@ -423,6 +423,7 @@ TrainResult train_fold(const TrainOptions& o) {
     if (!writer) return result;
     const EvaluationSummary summary =
         evaluate_cases(v.reference_dir, v.output_dir, in.split.val, in.dataset, v.threads);
+    write_validation_features(dataset_dir, v.output_dir, in.split.val, in.dataset, v.threads);
     const auto it = summary.foreground_mean.find("Dice");
     if (it != summary.foreground_mean.end()) result.validation_dice = it->second;
     log().info("final validation: mean foreground Dice {:.4f} over {} cases ({})",

@@ -27,10 +27,11 @@ names = set(zipfile.ZipFile(sys.argv[1]).namelist())
 for need in ["3d_fullres/plans.json", "3d_fullres/dataset.json", "3d_fullres/trainer_settings.json",
              "3d_fullres/fold_0/checkpoint_final.pt", "3d_fullres/fold_0/checkpoint_best.pt",
              "3d_fullres/fold_0/training_log.jsonl", "3d_fullres/fold_0/progress.svg",
-             "3d_fullres/fold_0/validation/summary.json"]:
+             "3d_fullres/fold_0/validation/summary.json", "3d_fullres/training_profile.json",
+             "3d_fullres/fold_0/validation/case_features.json"]:
     assert need in names, (need, sorted(names))
 bad = [n for n in names if n.startswith("3d_fullres/fold_0/validation/") and
-       not n.endswith(("summary.json", "summary.csv"))]
+       not n.endswith(("summary.json", "summary.csv", "case_features.json"))]
 assert not bad, bad
 PY
 
@@ -47,7 +48,14 @@ a, b = sys.argv[1], sys.argv[2]
 names = sorted(os.listdir(a))
 assert names and names == sorted(os.listdir(b)), (names, os.listdir(b))
 for n in names:
-    assert gzip.open(os.path.join(a, n)).read() == gzip.open(os.path.join(b, n)).read(), n
+    if n.endswith(".nii.gz"):
+        assert gzip.open(os.path.join(a, n)).read() == gzip.open(os.path.join(b, n)).read(), n
+# The installed model carries its training profile (and cross-validation volumes): the same
+# QA report, the model folder's path aside.
+import json
+ra, rb = (json.load(open(os.path.join(d, "report.json"))) for d in (a, b))
+assert ra["ood_check"] == rb["ood_check"] == "on", (ra["ood_check"], rb["ood_check"])
+assert ra["cases"] == rb["cases"], "the QA reports differ"
 PY
 
 # An existing model folder is kept unless --overwrite.

@@ -22,8 +22,10 @@ assert set(fp["foreground_intensity_properties_per_channel"]["0"]) == {
     "mean", "median", "std", "min", "max", "percentile_00_5", "percentile_99_5"}
 PY
 grep -qx "$(cd "$tmp/ds" && pwd)" "$tmp/work/dataset_path.txt"
-# No temporary files left behind (plans, fingerprint, dataset.json, dataset_path.txt).
-[ "$(ls -A "$tmp/work" | wc -l)" -eq 4 ] || { echo "FAIL: extra files in the work folder"; ls -A "$tmp/work"; exit 1; }
+# No temporary files left behind (plans, fingerprint, dataset.json, dataset_path.txt and the
+# training cases' QA features, case_features.json).
+grep -q '"volume_organ"' "$tmp/work/case_features.json" || fail "case_features.json has no volumes"
+[ "$(ls -A "$tmp/work" | wc -l)" -eq 5 ] || { echo "FAIL: extra files in the work folder"; ls -A "$tmp/work"; exit 1; }
 
 # Flags: a preset, a memory target and a target spacing (z y x) show up in plans.json.
 "$medseg" --quiet plan "$tmp/ds" -o "$tmp/work-resenc" --preset resenc-m --gpu-memory 4 -j 2 \

@@ -53,7 +53,10 @@ done
 # One file as input.
 first=$(ls "$tmp"/ds/imagesTs/*_0000.nii.gz | head -1)
 "$medseg" --quiet predict -i "$first" -o "$tmp/single" -m "$model" -f 0 --no-mirroring
-[ "$(ls "$tmp/single" | wc -l)" -eq 1 ] || fail "one input file must give one output"
+[ "$(ls "$tmp/single" | grep -c '\.nii\.gz$')" -eq 1 ] || fail "one input file must give one output"
+# Beside it, only the QA report (report.json, report.csv) and, for a flagged case (a model
+# this briefly trained predicts odd volumes), its picture in qa/.
+[ "$(ls "$tmp/single" | grep -v '^qa$' | wc -l)" -eq 3 ] || fail "unexpected files: $(ls "$tmp/single")"
 
 # Both precisions on request (auto picks one of them by the CPU); the masks may differ only
 # where bfloat16 rounding flips a near tie.
@@ -61,7 +64,7 @@ precisions=fp32
 grep -qwE "avx512_bf16|amx_bf16" /proc/cpuinfo && precisions="fp32 bf16"
 for precision in $precisions; do
   "$medseg" --quiet predict -i "$first" -o "$tmp/$precision" -m "$model" -f 0 --no-mirroring --precision "$precision"
-  [ "$(ls "$tmp/$precision" | wc -l)" -eq 1 ] || fail "--precision $precision wrote no mask"
+  [ "$(ls "$tmp/$precision" | grep -c '\.nii\.gz$')" -eq 1 ] || fail "--precision $precision wrote no mask"
 done
 
 # Postprocessing from fold 0's validation predictions; predict then applies it.

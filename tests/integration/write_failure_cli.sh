@@ -39,8 +39,9 @@ model="$tmp/work/models/3d_fullres"
 [ -s "$fold/checkpoint_final.pt" ] || fail "no checkpoint_final.pt after a good run"
 
 # A prediction that cannot be written: exit 1 naming it, no output of it, no temporary.
+# (The mask's name only: a flagged case's QA picture is written first, and would fail first.)
 predict=("$medseg" --threads 2 predict -i "$tmp/ds/imagesTs" -m "$model" -f 0 --no-mirroring)
-MEDSEG_TEST_FAIL_WRITES_TO=synthtest_001 expect_fail 1 \
+MEDSEG_TEST_FAIL_WRITES_TO=synthtest_001.nii.gz expect_fail 1 \
   "pred/synthtest_001.nii.gz: could not write image: No space left on device" "${predict[@]}" -o "$tmp/pred"
 [ -s "$tmp/pred/synthtest_000.nii.gz" ] || fail "the case before the failed one was not written"
 [ ! -e "$tmp/pred/synthtest_001.nii.gz" ] || fail "an output appeared although its write failed"
@@ -75,7 +76,8 @@ if [ -z "${MEDSEG_WRITE_FAILURE_NS:-}" ] || ! mount -t tmpfs -o size=64k medseg-
   exit 0
 fi
 dd if=/dev/zero of="$tmp/full/filler" bs=4k 2>/dev/null || true
-expect_fail 1 "full/pred/synthtest_000.nii.gz: could not write image: No space left on device" \
+# The first file of the first case fails: its QA picture when the case is flagged, else its mask.
+expect_fail 1 "full/pred/\(qa/synthtest_000.png: could not write\|synthtest_000.nii.gz: could not write image\): No space left on device" \
   "${predict[@]}" -o "$tmp/full/pred"
 [ -z "$(find "$tmp/full/pred" -type f)" ] || fail "files left on the full disk: $(ls -la "$tmp/full/pred")"
 

@@ -116,7 +116,8 @@ void write_dicom_slices(const std::vector<DicomSliceSpec>& slices, const fs::pat
     put(d, DCM_SeriesInstanceUID, s.series_uid);
     put(d, DCM_FrameOfReferenceUID, s.frame_uid);
     put(d, DCM_PositionReferenceIndicator, "");
-    put(d, DCM_PatientName, "Synthetic^Phantom");
+    if (!s.character_set.empty()) put(d, DCM_SpecificCharacterSet, s.character_set);
+    put(d, DCM_PatientName, s.patient_name);
     put(d, DCM_PatientID, "SYNTHETIC");
     put(d, DCM_PatientBirthDate, "");
     put(d, DCM_PatientSex, "O");

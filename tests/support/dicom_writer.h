@@ -19,6 +19,8 @@ struct DicomSliceSpec {
   std::string description = "synthetic CT";
   std::string modality = "CT";
   std::string image_type = "ORIGINAL\\PRIMARY\\AXIAL";
+  std::string character_set;  // SpecificCharacterSet; "": none (the default repertoire, ASCII)
+  std::string patient_name = "Synthetic^Phantom";  // bytes as written (UTF-8 with ISO_IR 192)
   int64_t series_number = 1;
   int64_t instance_number = 1;
   std::array<double, 6> orientation{};

@@ -26,6 +26,10 @@ void write_atomically(const fs::path& path, const std::function<void(const fs::p
 
 void write_text_atomically(const fs::path& path, const std::string& text);
 
+// One CSV field (RFC 4180): as it is, or quoted (inner quotes doubled) when it holds a comma,
+// a quote or a line break.
+std::string csv_field(const std::string& s);
+
 // A byte-for-byte copy of `from` written atomically to `to`.
 void copy_file_atomically(const fs::path& from, const fs::path& to);
 

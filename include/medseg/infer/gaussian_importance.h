@@ -19,4 +19,11 @@ inline constexpr double kGaussianSigmaScale = 1.0 / 8.0;
 at::Tensor gaussian_importance_map(const std::vector<int64_t>& patch_size,
                                    double sigma_scale = kGaussianSigmaScale);
 
+// The map nnUNetv2_predict ships with (compute_gaussian(value_scaling_factor=10) in its default
+// float16): the same smoothed impulse divided by (maximum / 10), rounded to float16, and the
+// zeros (float16 underflow at the patch's corners included) replaced by the smallest nonzero
+// float16 value. For PredictionOptions::accumulation float16.
+at::Tensor gaussian_importance_map_float16(const std::vector<int64_t>& patch_size,
+                                           double sigma_scale = kGaussianSigmaScale);
+
 }  // namespace medseg

@@ -6,6 +6,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "medseg/infer/logits_function.h"
@@ -23,8 +24,12 @@ int64_t mirror_pass_count(const std::vector<int64_t>& axes);
 // `spatial_axes` count from the first spatial axis of batch (batch, channels, spatial...).
 // `group`: how many of the 2^k inputs go through the network together, concatenated along the
 // batch axis (larger calls run at a higher GFLOP/s on the CPU, for more memory); 1: one by one.
+// each_member (when set) sees every flipped-back output before it is summed: the members whose
+// disagreement the uncertainty maps measure (qa/uncertainty.h).
+using MirrorMemberFunction = std::function<void(const at::Tensor& member_logits)>;
 at::Tensor predict_mirrored_sum(const LogitsFunction& network, const at::Tensor& batch,
-                                const std::vector<int64_t>& spatial_axes, int64_t group = 1);
+                                const std::vector<int64_t>& spatial_axes, int64_t group = 1,
+                                const MirrorMemberFunction& each_member = {});
 
 // The group predict_sliding_window uses when asked for 0 (automatic): kMirrorGroupMax mirrored
 // inputs of a tile batch in one call while the call holds at most kMirrorGroupVoxels input

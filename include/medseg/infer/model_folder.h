@@ -41,6 +41,12 @@ std::filesystem::path checkpoint_file(const std::filesystem::path& model_dir, in
 std::filesystem::path newest_checkpoint(const std::filesystem::path& model_dir, int fold,
                                         const std::string& name);
 
+// Whether a model was trained with mirror augmentation: false when its trainer_settings.json
+// says "mirroring" or "augmentation" false (such a model has not learnt mirrored anatomy, so
+// test-time mirroring would average in predictions it was never trained for; as in the
+// reference, it is predicted unmirrored); true when the file is absent.
+bool trained_with_mirroring(const std::filesystem::path& settings_file);
+
 // The configuration a model folder holds by default: its own name ("3d_fullres").
 std::string folder_configuration(const std::filesystem::path& model_dir);
 

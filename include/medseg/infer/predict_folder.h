@@ -35,6 +35,34 @@ struct PredictFolderResult {
   size_t cases = 0;      // in this part
   size_t predicted = 0;  // written now (cases minus skipped)
   double seconds = 0;
+  QaReport report;          // every case of this part (skipped ones from the earlier report)
+  std::string report_file;  // <output_dir>/report.json (report_part<k>_of<n>.json with parts)
+};
+
+// The QA report's name (without extension) for a part: "report", or "report_part<k>_of<n>".
+std::string qa_report_stem(int num_parts, int part_id);
+
+// The QA report of a prediction folder as its cases are predicted (NIfTI or DICOM input):
+// says up front when the out-of-distribution check is off, warns per finding, rewrites the
+// report every few cases and at the end, and logs the summary line. With --continue, the
+// cases kept keep their rows of the earlier report.
+class QaReportWriter {
+ public:
+  QaReportWriter(const Predictor& predictor, const PredictFolderOptions& options);
+  // A case whose output was kept (--continue).
+  void keep(const std::string& case_id);
+  void add(CaseQa qa);
+  // Writes the report and logs the summary; returns it.
+  QaReport finish();
+  const std::filesystem::path& file() const { return file_; }
+
+ private:
+  const DatasetInfo& dataset_;
+  std::filesystem::path dir_, file_;
+  std::string stem_;
+  QaReport report_;
+  std::vector<CaseQa> earlier_;
+  size_t added_ = 0;
 };
 
 PredictFolderResult predict_folder(const Predictor& predictor, const PredictFolderOptions& options);

@@ -36,6 +36,9 @@ struct ExportOptions {
 struct ExportedPrediction {
   Image segmentation;        // integer labels (uint8, or int32 above 255), input shape + geometry
   at::Tensor probabilities;  // (outputs, input spatial...) float32 when asked, else undefined
+  // With PredictionOptions::uncertainty: (2, input spatial...) float32, the entropy and the
+  // mutual information (qa/uncertainty.h), 0 outside the cropped region; else undefined.
+  at::Tensor uncertainty;
 };
 
 // logits: (outputs, spatial after resampling) float32 as predict_sliding_window returns them.

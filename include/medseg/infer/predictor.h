@@ -15,11 +15,15 @@
 #include "medseg/infer/logits_function.h"
 #include "medseg/infer/postprocessing.h"
 #include "medseg/infer/prediction_export.h"
+#include "medseg/infer/sliding_window.h"
 #include "medseg/io/dataset.h"
 #include "medseg/io/image.h"
 #include "medseg/io/plans.h"
 #include "medseg/nn/precision.h"
 #include "medseg/nn/unet.h"
+#include "medseg/qa/ood.h"
+#include "medseg/qa/qa_report.h"
+#include "medseg/qa/training_profile.h"
 
 namespace medseg {
 
@@ -39,9 +43,22 @@ struct PredictionOptions {
   // The U-Nets' compute precision (nn/precision.h): auto is bfloat16 on a CPU with native
   // bfloat16 arithmetic, float32 elsewhere. Accumulation and export are float32 either way.
   Precision precision = Precision::kAuto;
+  // Sliding-window sums (sliding_window.h): float32, or float16 to match the shipped
+  // nnUNetv2_predict's labels bit for bit at the cost of precision.
+  Accumulation accumulation = Accumulation::kFloat32;
   // Input intensities that are NaN or infinite: an Error naming the file (false), or replaced
   // by 0 with a warning (true; what NIfTI readers, the reference's included, do silently).
   bool replace_non_finite = false;
+  // Quality assurance (qa/): the entropy and mutual-information maps and the case's
+  // uncertainty score (memory: outputs + 1 more volumes on the network's grid while predicting).
+  bool uncertainty = false;
+  // Compare every case with the model's training profile (qa/ood.h); off, or a model without
+  // a profile, is said in the report and on the console.
+  bool ood_check = true;
+  OodOptions ood;
+  // PNG pictures under <output folder>/qa/: none, the flagged cases only, or all.
+  enum class QaImages { kNone, kFlagged, kAll };
+  QaImages qa_images = QaImages::kFlagged;
 };
 
 class Predictor {
@@ -67,12 +84,26 @@ class Predictor {
   // geometry (write_label_image) to output_file atomically; with save_probabilities also
   // <stem>.npy and <stem>_probabilities.json beside it (stem: the name without the dataset's
   // file ending).
-  void predict_case(const std::vector<std::filesystem::path>& channel_files,
-                    const std::filesystem::path& output_file) const;
+  // Returns the case's QA record (qa/qa_report.h): features, volumes, uncertainty score with
+  // options.uncertainty (maps written to <output folder>/uncertainty/), out-of-distribution
+  // findings, the picture written to <output folder>/qa/ (options.qa_images).
+  CaseQa predict_case(const std::vector<std::filesystem::path>& channel_files,
+                      const std::filesystem::path& output_file) const;
   // A cascade stage: with the previous stage's segmentation of the case (its input geometry).
-  void predict_case(const std::vector<std::filesystem::path>& channel_files,
-                    const std::filesystem::path& output_file,
-                    const std::filesystem::path& previous_stage_file) const;
+  CaseQa predict_case(const std::vector<std::filesystem::path>& channel_files,
+                      const std::filesystem::path& output_file,
+                      const std::filesystem::path& previous_stage_file) const;
+
+  // The QA record of a prediction made by predict(): features of `channels` and of the
+  // segmentation, the uncertainty score when the prediction has maps, the out-of-distribution
+  // findings when the model has a training profile and options.ood_check is on.
+  CaseQa assess(const std::vector<Image>& channels, const ExportedPrediction& prediction,
+                const std::string& case_id) const;
+  // Writes the uncertainty maps and the QA picture of an assessed case beside `output_file`
+  // (<dir>/uncertainty/<stem>_entropy<ending>, ..._mutual_information<ending>,
+  // <dir>/qa/<stem>.png) and records the picture in `qa`.
+  void write_qa_files(const std::vector<Image>& channels, const ExportedPrediction& prediction,
+                      const std::filesystem::path& output_file, CaseQa& qa) const;
 
   // The whole path in memory: channel images -> exported prediction (postprocessed).
   ExportedPrediction predict(const std::vector<Image>& channels,
@@ -80,10 +111,22 @@ class Predictor {
                              const std::string& case_id = "") const;
   // Preprocessed data (network input channels, z, y, x) -> averaged logits on the same grid.
   // progress_label: not empty: progress over the tiles under this label (a long case).
-  at::Tensor predict_logits(const at::Tensor& data, const std::string& progress_label = "") const;
+  // uncertainty: when given, also the uncertainty maps on the same grid (sliding_window.h).
+  at::Tensor predict_logits(const at::Tensor& data, const std::string& progress_label = "",
+                            SlidingWindowUncertainty* uncertainty = nullptr) const;
 
   void set_postprocessing(PostprocessingPlan plan) { postprocessing_ = std::move(plan); }
   const PostprocessingPlan& postprocessing() const { return postprocessing_; }
+  // What the model saw in training (qa/training_profile.h); none for a model without one.
+  void set_training_profile(std::optional<TrainingProfile> profile) {
+    profile_ = std::move(profile);
+  }
+  const std::optional<TrainingProfile>& training_profile() const { return profile_; }
+  // The model folder it was loaded from (empty when built in memory).
+  const std::filesystem::path& model_dir() const { return model_dir_; }
+  void set_model_dir(std::filesystem::path dir) { model_dir_ = std::move(dir); }
+  // Why cases are not checked for being out of distribution ("" when they are).
+  std::string ood_note() const;
   const Plans& plans() const { return plans_; }
   const ConfigurationPlan& configuration() const { return plans_.configuration(configuration_); }
   const DatasetInfo& dataset() const { return dataset_; }
@@ -100,6 +143,8 @@ class Predictor {
   torch::Device device_;
   PredictionOptions options_;
   PostprocessingPlan postprocessing_;
+  std::optional<TrainingProfile> profile_;
+  std::filesystem::path model_dir_;
 };
 
 // The files predict_case writes for `output_file`: <stem>.npy and <stem>_probabilities.json.
@@ -107,5 +152,13 @@ std::filesystem::path probabilities_file(const std::filesystem::path& output_fil
                                          const std::string& file_ending);
 std::filesystem::path probabilities_description_file(const std::filesystem::path& output_file,
                                                      const std::string& file_ending);
+// The uncertainty maps predict_case writes for `output_file` with options.uncertainty.
+std::filesystem::path entropy_file(const std::filesystem::path& output_file,
+                                   const std::string& file_ending);
+std::filesystem::path mutual_information_file(const std::filesystem::path& output_file,
+                                              const std::string& file_ending);
+// The QA picture of `output_file`: <dir>/qa/<stem>.png.
+std::filesystem::path qa_picture_file(const std::filesystem::path& output_file,
+                                      const std::string& file_ending);
 
 }  // namespace medseg

@@ -21,6 +21,15 @@ bool is_nnunet_plans(const nlohmann::json& plans);
 Plans plans_from_nnunet_json(const nlohmann::json& plans, const std::string& where);
 Plans read_nnunet_plans(const std::filesystem::path& path);
 
+// The inverse: `plans` in the reference's schema, every field its PlansManager and
+// ConfigurationManager read, each configuration written out in full (no inherits_from), with
+// the reference's names of what medseg computes (DefaultPreprocessor,
+// resample_data_or_seg_to_shape, the torch.nn classes, SimpleITKIO, LabelManager);
+// plans_from_nnunet_json gives the same Plans back (less gpu_memory_target_gb, which predicting
+// does not use). Error naming `where` and the configuration for what the reference cannot
+// express (a network medseg has and the reference lacks).
+nlohmann::json to_nnunet_json(const Plans& plans, const std::string& where);
+
 // The network class names of dynamic_network_architectures that medseg builds.
 inline constexpr const char* kNnunetPlainConvUNet =
     "dynamic_network_architectures.architectures.unet.PlainConvUNet";

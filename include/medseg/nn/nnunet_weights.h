@@ -9,6 +9,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "medseg/nn/unet.h"
 
@@ -33,5 +35,18 @@ std::optional<std::string> nnunet_parameter_name(const std::string& reference_ke
 // of a tensor must hold the same values as the first.
 void load_nnunet_weights(UNetImpl& network, const std::map<std::string, at::Tensor>& state_dict,
                          const std::string& where);
+
+// The inverse of nnunet_parameter_name: the reference key of a medseg parameter of a network
+// of `architecture` (ResEnc: the skip path's 1x1 conv is skip.1 behind the pooling of a strided
+// block, skip.0 otherwise). Error naming `where` and the name when it has none.
+std::string nnunet_reference_key(const std::string& medseg_name,
+                                 const ArchitecturePlan& architecture, const std::string& where);
+
+// `network`'s weights as the reference's state_dict holds them, the inverse of
+// load_nnunet_weights: every key of the reference's network in its order (each conv-norm
+// module's conv and norm, then their second names all_modules.0 / .1; the encoder, then its
+// second names decoder.encoder.*; then decoder stages, transpconvs, seg_layers), the second
+// names sharing the tensor of the first. Tensors are the network's own, detached, on its device.
+std::vector<std::pair<std::string, at::Tensor>> nnunet_state_dict(UNetImpl& network);
 
 }  // namespace medseg

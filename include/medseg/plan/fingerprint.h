@@ -4,7 +4,10 @@
 // with-replacement sample of foreground voxels (label > 0).
 #pragma once
 
+#include <ATen/core/Tensor.h>
+
 #include <cstdint>
+#include <functional>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -38,6 +41,12 @@ struct FingerprintOptions {
   int threads = 0;                                 // cases read in parallel (<= 0: all cores)
   int64_t total_foreground_samples = 100'000'000;  // 1e8 // n_cases drawn per case
   uint32_t seed = 1234;                            // each case's sampler starts from it
+  // When set: called on the reading thread with each case as read (channels stacked
+  // (c, spatial...), its label map, its spacing), so that `medseg plan` computes the QA
+  // features (qa/case_features.h) in the same pass over the files.
+  std::function<void(size_t case_index, const at::Tensor& data, const at::Tensor& label,
+                     const std::vector<double>& spacing)>
+      on_case;
 };
 
 // Reads the cases on `options.threads` threads, one case per thread at a time (never all of

@@ -41,9 +41,11 @@ at::Tensor resample_data(const at::Tensor& data, const std::vector<int64_t>& new
                          const ResamplingOptions& options);
 
 // A label map (spatial..., int16 or int32) to the new shape: order 0 is nearest neighbour; else
-// each label value in ascending order is resampled as a mask and assigned where it reaches 0.5
-// (later labels overwrite earlier ones; voxels no label reaches stay 0). Along a separate axis
-// with order_z 0, nearest neighbour.
+// each label value is resampled as a mask and each voxel takes the label of the largest mask,
+// an exact tie going to the nearest neighbour's label when it is tied, else to the smallest
+// (batchgenerators 0.25.5's resize_segmentation, label_resampling.h). Along a separate axis
+// with order_z 0, nearest neighbour; with order_z > 0, nnunetv2's own rule: each label where the
+// rounded mask exceeds 0.5, later labels winning.
 at::Tensor resample_segmentation(const at::Tensor& labels, const std::vector<int64_t>& new_shape,
                                  const ResamplingOptions& options);
 

@@ -54,6 +54,15 @@ void write_next_stage_segmentation(const std::vector<std::filesystem::path>& ima
                                    const std::string& next, const std::filesystem::path& file,
                                    int threads);
 
+// The QA features (qa/case_features.h) of the predicted validation cases, read back from the
+// raw images and <prediction_dir>/<case><file_ending>, written to
+// <prediction_dir>/case_features.json: the cross-validation volumes that the
+// out-of-distribution check compares new predictions with (qa/training_profile.h).
+void write_validation_features(const std::filesystem::path& dataset_dir,
+                               const std::filesystem::path& prediction_dir,
+                               const std::vector<std::string>& case_ids, const DatasetInfo& dataset,
+                               int threads);
+
 // <dir>/<case>.npy
 std::filesystem::path next_stage_file(const std::filesystem::path& dir, const std::string& case_id);
 

@@ -38,8 +38,12 @@ std::filesystem::path predicted_next_stage_dir(const std::filesystem::path& mode
 FoldPaths fold_paths(const std::filesystem::path& model_dir, int fold);
 
 // Writes plans.json, dataset.json (the dataset's file verbatim) and trainer_settings.json into
-// the model folder, each atomically.
+// the model folder, each atomically; and training_profile.json (qa/training_profile.h) from the
+// work folder's case_features.json with the configuration's normalisation schemes, or, when
+// `medseg plan` wrote none (an older work folder), a warning that predictions of this model
+// will not be checked for being out of distribution.
 void write_model_files(const std::filesystem::path& model_dir, const Plans& plans,
-                       const DatasetInfo& dataset, const TrainerSettings& settings);
+                       const std::string& configuration, const DatasetInfo& dataset,
+                       const TrainerSettings& settings, const std::filesystem::path& work_dir);
 
 }  // namespace medseg

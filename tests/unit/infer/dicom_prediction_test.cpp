@@ -8,6 +8,7 @@
 #include "medseg/core/error.h"
 #include "medseg/core/files.h"
 #include "medseg/io/dicom_cases.h"
+#include "medseg/io/dicom_output.h"
 #include "medseg/io/image.h"
 #include "support/dicom_writer.h"
 #include "support/error_of.h"
@@ -73,6 +74,44 @@ TEST(DicomPrediction, GivesTheMaskOfTheConvertedNiftiInTheSeriesGeometry) {
     EXPECT_EQ(c["file"], id + ".nii.gz");
     EXPECT_EQ(c["channels"][0]["series_instance_uid"], scan.series[i].series_instance_uid);
   }
+}
+
+// A pure function: runs in builds with and without DICOM support.
+TEST(DicomPrediction, ParsesTheOutputFormats) {
+  const DicomPredictionOutputs nifti = parse_output_formats({});
+  EXPECT_TRUE(nifti.nifti);
+  EXPECT_FALSE(nifti.any_dicom());
+  const DicomPredictionOutputs dicom = parse_output_formats({"dicom-seg", "rtstruct"});
+  EXPECT_FALSE(dicom.nifti);
+  EXPECT_TRUE(dicom.dicom_seg && dicom.rtstruct);
+  const DicomPredictionOutputs seg = parse_output_formats({"nifti", "dicom-seg"});
+  EXPECT_TRUE(seg.nifti && seg.dicom_seg && !seg.rtstruct);
+  EXPECT_THAT(testing::error_of([] {
+                parse_output_formats({"nifti", "seg"});
+              }),
+              HasSubstr("--output-format: unknown format \"seg\" (nifti, dicom-seg or rtstruct)"));
+}
+
+TEST(DicomPrediction, WritesTheChosenOutputFormats) {
+  if (!dicom_support_available()) GTEST_SKIP() << "medseg built without DICOM support";
+  const DicomPredictionOutputs dicom = parse_output_formats({"dicom-seg", "rtstruct"});
+  testing::TempDir tmp;
+  testing::write_dicom_slices(thresholded_series(1), tmp / "dicom");
+  PredictFolderOptions o;
+  o.input = tmp / "dicom";
+  o.output_dir = tmp / "out";
+  EXPECT_EQ(predict_dicom_folder(dicom_test_predictor(), o, {}, dicom).predicted, 1u);
+  const nlohmann::json record = read_json(tmp / "out" / "dicom_cases.json");
+  const std::string id = record["cases"][0]["case"];
+  EXPECT_FALSE(record["cases"][0].contains("file"));
+  EXPECT_EQ(record["cases"][0]["dicom_seg"], id + ".seg.dcm");
+  EXPECT_EQ(record["cases"][0]["rtstruct"], id + ".rtstruct.dcm");
+  EXPECT_FALSE(fs::exists(tmp / "out" / (id + ".nii.gz")));
+  EXPECT_TRUE(dicom_output_is_complete(tmp / "out" / (id + ".seg.dcm"), kSegmentationStorageUid));
+  EXPECT_TRUE(
+      dicom_output_is_complete(tmp / "out" / (id + ".rtstruct.dcm"), kRtStructureSetStorageUid));
+  o.skip_existing = true;  // complete: nothing predicted again
+  EXPECT_EQ(predict_dicom_folder(dicom_test_predictor(), o, {}, dicom).predicted, 0u);
 }
 
 TEST(DicomPrediction, RefusesWhatItCannotDo) {

@@ -8,7 +8,9 @@
 
 #include "infer_fixtures.h"
 #include "medseg/core/error.h"
+#include "medseg/infer/gaussian_importance.h"
 #include "medseg/infer/mirroring.h"
+#include "support/error_of.h"
 
 namespace medseg {
 namespace {
@@ -123,6 +125,78 @@ TEST(SlidingWindow, RejectsBadInput) {
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("no network"));
   }
+}
+
+// Accumulation::kFloat16 against the reference's arithmetic worked out voxel by voxel with
+// c10::Half: tiles at x = 0 and 4 of a 12-voxel row (patch 8), two networks (a fold ensemble).
+TEST(SlidingWindow, Float16AccumulationIsTheReferencesArithmetic) {
+  const int64_t width = 12, patch = 8;
+  const at::Tensor data =
+      (torch::arange(width, torch::kFloat) * 0.731f + 0.113f).reshape({1, 1, 1, width});
+  const std::vector<LogitsFunction> networks = {
+      [](const at::Tensor& x) {
+        return torch::cat({x, 0.37f * x + 1.3f}, 1);
+      },
+      [](const at::Tensor& x) {
+        return torch::cat({-0.5f * x + 2.9f, x * x * 0.11f}, 1);
+      }};
+  SlidingWindowOptions o = window({1, 1, patch}, /*mirroring=*/false);
+  o.accumulation = Accumulation::kFloat16;
+  const at::Tensor logits = predict_sliding_window(data, networks, o);
+
+  // compute_gaussian: the smoothed impulse (sigma 1, centre 4) divided by (max / 10), in float16.
+  std::vector<c10::Half> g(patch);
+  for (int64_t i = 0; i < patch; ++i)
+    g[i] = c10::Half(static_cast<float>(std::exp(-0.5 * double((i - 4) * (i - 4))) / (1.0 / 10)));
+  const auto logit = [&](size_t n, int64_t c, float x) {
+    return networks[n](torch::full({1, 1, 1, 1, 1}, x))[0][c].item<float>();
+  };
+  std::vector<c10::Half> total(2 * width, c10::Half(0.0f));
+  for (size_t n = 0; n < networks.size(); ++n) {
+    std::vector<c10::Half> sum(2 * width, c10::Half(0.0f)), weight(width, c10::Half(0.0f));
+    for (const int64_t start : {0, 4})
+      for (int64_t i = 0; i < patch; ++i) {
+        const int64_t x = start + i;
+        for (int64_t c = 0; c < 2; ++c) {
+          const float weighted = logit(n, c, data[0][0][0][x].item<float>()) * float(g[i]);
+          sum[c * width + x] = c10::Half(float(sum[c * width + x]) + weighted);
+        }
+        weight[x] = c10::Half(float(weight[x]) + float(g[i]));
+      }
+    for (int64_t c = 0; c < 2; ++c)
+      for (int64_t x = 0; x < width; ++x) {
+        const c10::Half mean(float(sum[c * width + x]) / float(weight[x]));
+        total[c * width + x] = c10::Half(float(total[c * width + x]) + float(mean));
+      }
+  }
+  for (int64_t c = 0; c < 2; ++c)
+    for (int64_t x = 0; x < width; ++x)
+      EXPECT_EQ(logits[c][0][0][x].item<float>(),
+                float(c10::Half(float(total[c * width + x]) / 2.0f)))
+          << "class " << c << ", x " << x;
+
+  // float32 sums give the weighted mean to float32 precision; float16 ones move it by up to
+  // float16's rounding of values near 10.
+  o.accumulation = Accumulation::kFloat32;
+  const at::Tensor exact = predict_sliding_window(data, networks, o);
+  const double moved = (logits - exact).abs().max().item<double>();
+  EXPECT_GT(moved, 1e-4);
+  EXPECT_LT(moved, 2e-2);
+}
+
+TEST(SlidingWindow, Float16MapUnderflowsAtTheCornersAsTheReferences) {
+  const at::Tensor map = gaussian_importance_map_float16({8, 8, 8});
+  EXPECT_EQ(map.scalar_type(), torch::kHalf);
+  EXPECT_EQ(map[4][4][4].item<float>(), 10.0f);
+  // The corner's 10 * exp(-8)^3 = 1.1e-9 is below float16's smallest subnormal (6e-8): 0, then
+  // the smallest nonzero value of the map.
+  const at::Tensor nonzero_corner_neighbour = map[0][0][1];
+  EXPECT_GT(map[0][0][0].item<float>(), 0.0f);
+  EXPECT_EQ(map[0][0][0].item<float>(), map.min().item<float>());
+  EXPECT_LE(map[0][0][0].item<float>(), nonzero_corner_neighbour.item<float>());
+  EXPECT_EQ(parse_accumulation("float16", "--accumulate"), Accumulation::kFloat16);
+  EXPECT_THAT(testing::error_of([] { parse_accumulation("bf16", "--accumulate"); }),
+              HasSubstr("--accumulate: 'bf16' is not float32 or float16"));
 }
 
 }  // namespace

@@ -133,5 +133,55 @@ TEST(NnunetPlans, RefusesWhatWouldChangeTheNetworkNamingFileAndKey) {
       HasSubstr("unknown key 'configurations.3d_fullres.extra'"));
 }
 
+// The writer is the reader's inverse, and writes what the reference's planners write: each
+// configuration of the fixture's plans (inherits_from resolved) field for field.
+TEST(NnunetPlans, WritesTheReferencesSchemaBack) {
+  for (const std::string model : {"nnUNetTrainer__nnUNetPlans__3d_fullres",
+                                  "nnUNetTrainer__nnUNetResEncUNetMPlans__3d_fullres"}) {
+    SCOPED_TRACE(model);
+    const nlohmann::json reference = reference_plans(model);
+    const Plans plans = plans_from_nnunet_json(reference, model);
+    const nlohmann::json written = to_nnunet_json(plans, model);
+    EXPECT_TRUE(is_nnunet_plans(written));
+    EXPECT_EQ(to_json(plans_from_nnunet_json(written, "written")), to_json(plans));
+    for (const auto& [key, value] : reference.items()) {
+      if (key == "configurations" || key == "experiment_planner_used") continue;
+      EXPECT_EQ(written.at(key), value) << key;
+    }
+    EXPECT_EQ(written.at("experiment_planner_used"), "medseg");
+    for (const auto& [name, configuration] : reference["configurations"].items()) {
+      nlohmann::json resolved = configuration;
+      if (configuration.contains("inherits_from")) {
+        resolved = reference["configurations"][configuration["inherits_from"].get<std::string>()];
+        resolved.update(configuration);
+        resolved.erase("inherits_from");
+      }
+      EXPECT_EQ(written["configurations"][name], resolved) << name;
+    }
+  }
+}
+
+TEST(NnunetPlans, WritesOtherActivationsAndRefusesOtherNetworks) {
+  Plans plans = read_nnunet_plans(reference_plans_file("nnUNetTrainer__nnUNetPlans__3d_fullres"));
+  ConfigurationPlan& c = plans.configurations.at("3d_fullres");
+  c.architecture.leaky_relu_slope = 0.2;
+  c.architecture.norm_eps = 1e-3;
+  const nlohmann::json written = to_nnunet_json(plans, "p.json");
+  const auto& k = written["configurations"]["3d_fullres"]["architecture"]["arch_kwargs"];
+  EXPECT_EQ(k["nonlin_kwargs"]["negative_slope"], 0.2);
+  EXPECT_EQ(k["norm_op_kwargs"]["eps"], 1e-3);
+  const Plans back = plans_from_nnunet_json(written, "p.json");
+  EXPECT_DOUBLE_EQ(back.configuration("3d_fullres").architecture.leaky_relu_slope, 0.2);
+  c.architecture.leaky_relu_slope = 0;
+  EXPECT_EQ(
+      to_nnunet_json(
+          plans, "p.json")["configurations"]["3d_fullres"]["architecture"]["arch_kwargs"]["nonlin"],
+      "torch.nn.ReLU");
+  c.architecture.network = "SwinUNETR";
+  EXPECT_THAT(testing::error_of([&] { to_nnunet_json(plans, "p.json"); }),
+              HasSubstr("p.json: configuration 3d_fullres: network 'SwinUNETR' has no class in "
+                        "the reference's dynamic_network_architectures"));
+}
+
 }  // namespace
 }  // namespace medseg

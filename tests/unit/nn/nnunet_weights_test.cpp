@@ -116,5 +116,52 @@ TEST(NnunetWeights, EveryTensorMustBeGivenWithItsShape) {
                         "'encoder.stages.0.0.convs.0.norm.weight'"));
 }
 
+// The export's state_dict is the reference's own: every key of the reference's checkpoints (the
+// second names all_modules.* and decoder.encoder.* included), in its order, with its tensors.
+TEST(NnunetWeights, TheStateDictIsTheReferencesKeyForKey) {
+  const std::vector<std::pair<std::string, std::string>> models = {
+      {"nnUNetTrainer__nnUNetPlans__3d_fullres", "3d_fullres"},
+      {"nnUNetTrainer__nnUNetPlans__2d", "2d"},
+      {"nnUNetTrainer__nnUNetResEncUNetMPlans__3d_fullres", "3d_fullres"},
+  };
+  for (const auto& [model, configuration] : models) {
+    SCOPED_TRACE(model);
+    const TorchArchive archive(testing::nnunet_fixture_dir() / model / "fold_0" /
+                               "checkpoint_final.pth");
+    UNet net = reference_unet(model, configuration);
+    load_nnunet_weights(*net, reference_state_dict(archive), archive.path().string());
+    const auto exported = nnunet_state_dict(*net);
+    const auto& reference = archive.root().find("network_weights")->entries;
+    ASSERT_EQ(exported.size(), reference.size());
+    for (size_t i = 0; i < reference.size(); ++i) {
+      const std::string& key = reference[i].first->text;
+      ASSERT_EQ(exported[i].first, key) << "at position " << i;
+      EXPECT_TRUE(exported[i].second.equal(archive.tensor(*reference[i].second, key))) << key;
+    }
+  }
+}
+
+TEST(NnunetWeights, ReferenceKeysInvertTheNameTable) {
+  ArchitecturePlan residual;
+  residual.network = "ResidualEncoderUNet";
+  residual.strides = {{1, 1, 1}, {1, 2, 2}};
+  EXPECT_EQ(nnunet_reference_key("encoder.stages.1.blocks.0.skip_projection.conv.weight", residual,
+                                 "net"),
+            "encoder.stages.1.blocks.0.skip.1.conv.weight");
+  residual.strides = {{1, 1, 1}, {1, 1, 1}};  // no pooling before the projection: skip.0
+  EXPECT_EQ(
+      nnunet_reference_key("encoder.stages.1.blocks.0.skip_projection.norm.bias", residual, "net"),
+      "encoder.stages.1.blocks.0.skip.0.norm.bias");
+  ArchitecturePlan plain;
+  EXPECT_EQ(nnunet_reference_key("encoder.stages.3.convs.1.conv.bias", plain, "net"),
+            "encoder.stages.3.0.convs.1.conv.bias");
+  EXPECT_EQ(nnunet_reference_key("decoder.seg_layers.2.weight", plain, "net"),
+            "decoder.seg_layers.2.weight");
+  EXPECT_THAT(
+      testing::error_of([&] { nnunet_reference_key("encoder.extra.weight", plain, "net"); }),
+      HasSubstr("net: parameter 'encoder.extra.weight' of medseg's PlainConvUNet has no "
+                "name in the reference's network"));
+}
+
 }  // namespace
 }  // namespace medseg

@@ -152,14 +152,19 @@ at::Tensor small_labels() {
   return s;
 }
 
-// The reference's rule written plainly: per label (ascending), the trilinear interpolation of
-// its mask at every output voxel, as scipy's zoom (mode 'nearest') computes it: the coordinate
-// is not clamped, the corner indices are, the second weight is 1 minus the first, and the
-// products are summed over the 8 corners in C order; assigned where >= 0.5.
+// The reference's rule (batchgenerators 0.25.5 resize_segmentation) written plainly: per label
+// (ascending), the trilinear interpolation of its mask at every output voxel, as scipy's zoom
+// (mode 'nearest') computes it: the coordinate is not clamped, the corner indices are, the
+// second weight is 1 minus the first, and the products are summed over the 8 corners in C
+// order; the largest wins, an exact tie going to the nearest neighbour's label (scipy's order
+// 0: floor(c + 0.5), clamped) when it is tied, else to the smallest tied label.
 at::Tensor plain_one_hot_trilinear(const at::Tensor& labels, const std::vector<int64_t>& shape) {
   const at::Tensor unique = std::get<0>(at::_unique(labels, true));
   at::Tensor out = torch::zeros(shape, torch::kShort);
+  at::Tensor best = torch::full(shape, -1.0, torch::kDouble);
+  at::Tensor nearest_tied = torch::zeros(shape, torch::kBool);
   const auto n = labels.sizes();
+  const auto source = labels.accessor<int16_t, 3>();
   for (int64_t k = 0; k < unique.numel(); ++k) {
     const int16_t value = unique[k].item<int16_t>();
     const at::Tensor mask = labels.eq(value).to(torch::kDouble);
@@ -187,9 +192,35 @@ at::Tensor plain_one_hot_trilinear(const at::Tensor& labels, const std::vector<i
             coeff *= weight[2][c];
             v += coeff;
           }
-          if (v >= 0.5) out[z][y][x] = value;
+          int64_t near[3];
+          for (int d = 0; d < 3; ++d)
+            near[d] = std::clamp<int64_t>(
+                static_cast<int64_t>(std::floor(source_coordinate(o[d], n[d], shape[d]) + 0.5)), 0,
+                n[d] - 1);
+          const bool is_nearest = source[near[0]][near[1]][near[2]] == value;
+          const double b = best[z][y][x].item<double>();
+          if (v > b) {  // ascending labels: a strictly larger mask takes the lead
+            best[z][y][x] = v;
+            out[z][y][x] = value;
+            nearest_tied[z][y][x] = is_nearest;
+          } else if (v == b && v > 0 && is_nearest) {
+            nearest_tied[z][y][x] = true;
+          }
         }
   }
+  // Where the nearest neighbour's label is among the top ones, it wins.
+  for (int64_t z = 0; z < shape[0]; ++z)
+    for (int64_t y = 0; y < shape[1]; ++y)
+      for (int64_t x = 0; x < shape[2]; ++x)
+        if (nearest_tied[z][y][x].item<bool>()) {
+          int64_t near[3];
+          const int64_t o[3] = {z, y, x};
+          for (int d = 0; d < 3; ++d)
+            near[d] = std::clamp<int64_t>(
+                static_cast<int64_t>(std::floor(source_coordinate(o[d], n[d], shape[d]) + 0.5)), 0,
+                n[d] - 1);
+          out[z][y][x] = source[near[0]][near[1]][near[2]];
+        }
   return out;
 }
 
@@ -219,7 +250,8 @@ TEST(ResampleSegmentation, MatchesAPlainImplementationOnRandomLabelsTiesIncluded
 
 TEST(ResampleLabelsLinear, AgreesWithTheMaskPassesAwayFromTies) {
   // The one-pass resampler and the separable mask passes compute the same masks (up to the last
-  // bit), so on smooth label maps their decisions agree everywhere.
+  // bit), so on smooth label maps their decisions agree everywhere. (Nested boxes: where a mask
+  // reaches 0.5 it is also the largest.)
   at::Tensor labels = torch::zeros({9, 11, 13}, torch::kShort);
   labels.slice(0, 2, 7).slice(1, 3, 9).slice(2, 1, 12).fill_(1);
   labels.slice(0, 4, 6).slice(1, 5, 7).slice(2, 5, 9).fill_(2);
@@ -245,7 +277,8 @@ TEST(ResampleLabelsLinear, HandlesFewerAxesAndRejectsOtherTypes) {
 }
 
 TEST(ResampleSegmentation, MatchesTheReferenceRows) {
-  // batchgenerators' resize_segmentation(order=1) of small_labels() to (5, 7, 8).
+  // batchgenerators' resize_segmentation(order=1) of small_labels() to (5, 7, 8) (0.25.5, the
+  // same rows as the older rule gave).
   const at::Tensor out = resample_segmentation(small_labels(), {5, 7, 8}, seg_options());
   EXPECT_THAT(labels_of(out[0][6]), ElementsAre(0, 0, 0, 0, 0, 0, 2, 2));
   EXPECT_THAT(labels_of(out[2][3]), ElementsAre(0, 0, 1, 1, 1, 1, 0, 0));
@@ -267,37 +300,52 @@ TEST(ResampleSegmentation, SeparateZMatchesTheReferenceRows) {
   for (int64_t z = 0; z < 5; ++z) EXPECT_TRUE(torch::equal(out[z], plane[source[z]])) << z;
 }
 
-TEST(ResampleSegmentation, KeepsAThinStructureThatNearestNeighbourLoses) {
-  // A one-voxel-thick sheet at x = 4, halved along x: the nearest neighbour samples only odd
-  // x and loses it; the one-hot mask is 0.5 halfway between x = 4 and 5 and keeps it.
+TEST(ResampleSegmentation, AThinStructureOnATieGoesWithTheNearestNeighbour) {
+  // A one-voxel-thick sheet at x = 4, halved along x: output x = 2 sits halfway between x = 4
+  // and 5, the sheet's mask and the background's tie at 0.5 and the nearest neighbour (x = 5,
+  // background) decides, so the sheet is gone, as in the reference (batchgenerators 0.25.5:
+  // resize_segmentation(sheet, (4, 6, 4), order=1) has no voxel of 1; the older rule, a mask
+  // reaching 0.5, kept it). Upsampled 2x it stays, about twice as thick (192 voxels there too).
   at::Tensor labels = torch::zeros({4, 6, 8}, torch::kShort);
   labels.select(2, 4).fill_(1);
-  ResamplingOptions nearest;
-  nearest.order = 0;
-  EXPECT_EQ(resample_segmentation(labels, {4, 6, 4}, nearest).eq(1).sum().item<int64_t>(), 0);
-  const at::Tensor kept = resample_segmentation(labels, {4, 6, 4}, seg_options());
-  EXPECT_EQ(kept.eq(1).sum().item<int64_t>(), 4 * 6);
-  EXPECT_TRUE(kept.select(2, 2).eq(1).all().item<bool>());
-  // Upsampled 2x the sheet stays connected and about twice as thick.
+  EXPECT_EQ(resample_segmentation(labels, {4, 6, 4}, seg_options()).eq(1).sum().item<int64_t>(), 0);
   const at::Tensor up = resample_segmentation(labels, {8, 12, 16}, seg_options());
   EXPECT_EQ(up.eq(1).sum().item<int64_t>(), 8 * 12 * 2);
+  // At x = 5 the sheet is the nearest neighbour of output x = 2 and wins the tie.
+  at::Tensor odd = torch::zeros({4, 6, 8}, torch::kShort);
+  odd.select(2, 5).fill_(1);
+  const at::Tensor kept = resample_segmentation(odd, {4, 6, 4}, seg_options());
+  EXPECT_TRUE(kept.select(2, 2).eq(1).all().item<bool>());
+  EXPECT_EQ(kept.eq(1).sum().item<int64_t>(), 4 * 6);
 }
 
-TEST(ResampleSegmentation, VoxelsNoLabelReachesStayZero) {
-  // Three labels meeting: at the centre of a 2x2 block of labels 1, 2, 3, 3 downsampled to one
-  // voxel, label 3 has 0.5 and wins; with 1, 2, 3, 4 none reaches 0.5 and the voxel is 0.
-  const at::Tensor three =
-      torch::tensor(std::vector<int16_t>{1, 2, 3, 3}, torch::kShort).reshape({1, 2, 2});
-  EXPECT_EQ(resample_segmentation(three, {1, 1, 1}, seg_options()).item<int>(), 3);
-  const at::Tensor four =
-      torch::tensor(std::vector<int16_t>{1, 2, 3, 4}, torch::kShort).reshape({1, 2, 2});
-  EXPECT_EQ(resample_segmentation(four, {1, 1, 1}, seg_options()).item<int>(), 0);
+TEST(ResampleSegmentation, TheLargestMaskWinsEvenBelowOneHalf) {
+  // A 2x2 block downsampled to one voxel (the reference, batchgenerators 0.25.5:
+  // resize_segmentation(block, (1, 1, 1), order=1)): labels 1, 2, 3, 3 give 3 (0.5); 1, 2, 3, 4
+  // tie at 0.25 each and give 4, the nearest neighbour (scipy's order 0 rounds the centre
+  // coordinate 0.5 up to index 1 on both axes). The older rule (a mask reaching 0.5) gave 0.
+  for (const bool plain : {false, true}) {
+    ResamplingOptions o = seg_options();
+    o.order = plain ? 1 : 3;  // the one-pass path, and the mask passes (spline, clipped)
+    const at::Tensor three =
+        torch::tensor(std::vector<int16_t>{1, 2, 3, 3}, torch::kShort).reshape({1, 2, 2});
+    EXPECT_EQ(resample_segmentation(three, {1, 1, 1}, seg_options()).item<int>(), 3);
+    const at::Tensor four =
+        torch::tensor(std::vector<int16_t>{1, 2, 3, 4}, torch::kShort).reshape({1, 2, 2});
+    EXPECT_EQ(resample_segmentation(four, {1, 1, 1}, o).item<int>(), 4) << o.order;
+  }
 }
 
-TEST(ResampleSegmentation, LaterLabelsWinTies) {
+TEST(ResampleSegmentation, TiesGoToTheNearestNeighboursLabel) {
+  // The reference: resize_segmentation([[[-1, 2]]], (1, 1, 1), order=1) gives 2 and
+  // [[[2, -1]]] gives -1: a 0.5 / 0.5 tie, the nearest neighbour (index 1) decides, not the
+  // label values.
   const at::Tensor pair =
       torch::tensor(std::vector<int16_t>{-1, 2}, torch::kShort).reshape({1, 1, 2});
   EXPECT_EQ(resample_segmentation(pair, {1, 1, 1}, seg_options()).item<int>(), 2);
+  const at::Tensor swapped =
+      torch::tensor(std::vector<int16_t>{2, -1}, torch::kShort).reshape({1, 1, 2});
+  EXPECT_EQ(resample_segmentation(swapped, {1, 1, 1}, seg_options()).item<int>(), -1);
 }
 
 TEST(ResampleSegmentation, ThreadsDoNotChangeTheResult) {
