@@ -59,8 +59,8 @@ CaseArrays read_case(const CaseFiles& files) {
   return arrays;
 }
 
-CaseFingerprint analyze_case(const CaseFiles& files, int64_t n_samples, uint32_t seed,
-                             size_t index, const FingerprintOptions& options) {
+CaseFingerprint analyze_case(const CaseFiles& files, int64_t n_samples, uint32_t seed, size_t index,
+                             const FingerprintOptions& options) {
   const CaseArrays arrays = read_case(files);
   if (options.on_case) options.on_case(index, arrays.data, arrays.label, arrays.spacing);
   CaseFingerprint result;

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -71,9 +72,11 @@ EvaluationSummary evaluate_cases(const fs::path& reference_dir, const fs::path& 
   return summary;
 }
 
-void predict_validation_cases(const Plans& plans, const std::string& configuration,
-                              const DatasetInfo& dataset, UNet network, c10::Device device,
-                              const FinalValidationOptions& options) {
+std::vector<CaseFeatures> predict_validation_cases(const Plans& plans,
+                                                   const std::string& configuration,
+                                                   const DatasetInfo& dataset, UNet network,
+                                                   c10::Device device,
+                                                   const FinalValidationOptions& options) {
   const auto raw = raw_cases_by_id(options.dataset_dir, dataset);
   std::vector<const CaseFiles*> cases;
   for (const auto& id : options.case_ids) {
@@ -105,6 +108,7 @@ void predict_validation_cases(const Plans& plans, const std::string& configurati
     log().info("final validation: segmentations on the grid of {} into {}", *next,
                options.next_stage_dir.string());
   }
+  std::vector<CaseFeatures> features;
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const std::string& id = cases[i]->id;
     const fs::path output = options.output_dir / (id + dataset.file_ending);
@@ -118,21 +122,28 @@ void predict_validation_cases(const Plans& plans, const std::string& configurati
                         plans.configuration(configuration).previous_stage.value_or("?") +
                         " to the end first)");
     }
-    predictor.predict_case(cases[i]->images, output, previous);
+    features.push_back(predictor.predict_case(cases[i]->images, output, previous).features);
     if (export_next)
       write_next_stage_segmentation(cases[i]->images, output, plans, *next,
                                     next_stage_file(options.next_stage_dir, id), options.threads);
     log().debug("validation case {}/{}: {}", i + 1, cases.size(), id);
   }
+  return features;
 }
 
 void write_validation_features(const fs::path& dataset_dir, const fs::path& prediction_dir,
                                const std::vector<std::string>& case_ids, const DatasetInfo& dataset,
-                               int threads) {
+                               int threads, const std::vector<CaseFeatures>& known) {
   const auto raw = raw_cases_by_id(dataset_dir, dataset);
   std::vector<CaseFeatures> features(case_ids.size());
   parallel_for(case_ids.size(), threads, [&](size_t i) {
     const std::string& id = case_ids[i];
+    const auto own = std::find_if(known.begin(), known.end(),
+                                  [&](const CaseFeatures& f) { return f.case_id == id; });
+    if (own != known.end()) {
+      features[i] = *own;
+      return;
+    }
     const auto it = raw.find(id);
     if (it == raw.end())
       throw Error(dataset_dir.string(), "has no images of validation case " + id);

@@ -65,8 +65,7 @@ void check_previous_stage(const Inputs& in, const std::vector<std::string>& case
           folds.insert(static_cast<int>(k));
   }
   std::string names, fold_names;
-  for (std::size_t i = 0; i < missing.size() && i < 5; ++i)
-    names += (i ? ", " : "") + missing[i];
+  for (std::size_t i = 0; i < missing.size() && i < 5; ++i) names += (i ? ", " : "") + missing[i];
   if (missing.size() > 5) names += ", ...";
   for (const int k : folds) fold_names += (fold_names.empty() ? "" : " ") + std::to_string(k);
   throw Error(in.previous_dir.string(),
@@ -74,8 +73,8 @@ void check_previous_stage(const Inputs& in, const std::vector<std::string>& case
                   std::to_string(missing.size()) + " case(s) (" + names + "): train " +
                   *in.config.previous_stage + " fold(s) " +
                   (fold_names.empty() ? std::string("0-4") : fold_names) +
-                  " to the end (their final validation writes them) before " +
-                  in.config.name + ", or pass --previous-stage <its model folder>");
+                  " to the end (their final validation writes them) before " + in.config.name +
+                  ", or pass --previous-stage <its model folder>");
 }
 
 Inputs read_inputs(const TrainOptions& o) {
@@ -415,15 +414,17 @@ TrainResult train_fold(const TrainOptions& o) {
     v.save_probabilities = o.save_probabilities;
     v.threads = o.threads;
     v.precision = requested_precision;  // as `medseg predict` would: bf16 on CUDA (nn/precision.h)
-    if (in.config.previous_stage) v.previous_stage_dir = fold_paths(in.previous_model, o.fold).validation;
+    if (in.config.previous_stage)
+      v.previous_stage_dir = fold_paths(in.previous_model, o.fold).validation;
     if (in.config.next_stage && in.plans.configurations.count(*in.config.next_stage))
       v.next_stage_dir = predicted_next_stage_dir(in.model_dir, *in.config.next_stage);
-    predict_validation_cases(in.plans, o.configuration, in.dataset, network, device, v);
+    const std::vector<CaseFeatures> own =
+        predict_validation_cases(in.plans, o.configuration, in.dataset, network, device, v);
     if (comm) comm->barrier();  // every rank's share is written
     if (!writer) return result;
     const EvaluationSummary summary =
         evaluate_cases(v.reference_dir, v.output_dir, in.split.val, in.dataset, v.threads);
-    write_validation_features(dataset_dir, v.output_dir, in.split.val, in.dataset, v.threads);
+    write_validation_features(dataset_dir, v.output_dir, in.split.val, in.dataset, v.threads, own);
     const auto it = summary.foreground_mean.find("Dice");
     if (it != summary.foreground_mean.end()) result.validation_dice = it->second;
     log().info("final validation: mean foreground Dice {:.4f} over {} cases ({})",

@@ -1,6 +1,6 @@
 // One-hot linear resampling of a label map in a single pass, as the reference's
-// resize_segmentation (batchgenerators 0.25.5, what `pip install nnunetv2` gives today) does it: the
-// mask of every label value is resampled with (bi/tri)linear interpolation and each voxel takes
+// resize_segmentation (batchgenerators 0.25.5, what `pip install nnunetv2` gives today) does it:
+// the mask of every label value is resampled with (bi/tri)linear interpolation and each voxel takes
 // the label of the largest interpolated mask, an exact tie going to the nearest neighbour's
 // label when it is one of the tied ones, else to the smallest tied label. (Older batchgenerators
 // assigned each label where its mask reached 0.5, later values winning.) Only the 2^d input voxels

@@ -15,6 +15,7 @@
 #include "medseg/io/dataset.h"
 #include "medseg/io/plans.h"
 #include "medseg/nn/unet.h"
+#include "medseg/qa/case_features.h"
 
 namespace medseg {
 
@@ -38,11 +39,15 @@ struct FinalValidationOptions {
 
 // Predicts the listed cases with `network` as it is (in memory; switched to inference mode),
 // writing <output_dir>/<case><file_ending>, and with next_stage_dir each case's
-// next_stage_file; data-parallel ranks each predict their share. Throws Error naming the case
-// when its raw images or its previous stage's segmentation are missing.
-void predict_validation_cases(const Plans& plans, const std::string& configuration,
-                              const DatasetInfo& dataset, UNet network, c10::Device device,
-                              const FinalValidationOptions& options);
+// next_stage_file; data-parallel ranks each predict their share. Returns the QA features
+// (qa/case_features.h) of the cases this process predicted, computed from what it had in
+// memory. Throws Error naming the case when its raw images or its previous stage's
+// segmentation are missing.
+std::vector<CaseFeatures> predict_validation_cases(const Plans& plans,
+                                                   const std::string& configuration,
+                                                   const DatasetInfo& dataset, UNet network,
+                                                   c10::Device device,
+                                                   const FinalValidationOptions& options);
 
 // The reference's predicted_next_stage: `segmentation` (a prediction in the input geometry of
 // the case's raw `images`) preprocessed like a label for configuration `next` (transposed,
@@ -54,14 +59,16 @@ void write_next_stage_segmentation(const std::vector<std::filesystem::path>& ima
                                    const std::string& next, const std::filesystem::path& file,
                                    int threads);
 
-// The QA features (qa/case_features.h) of the predicted validation cases, read back from the
-// raw images and <prediction_dir>/<case><file_ending>, written to
+// The QA features (qa/case_features.h) of the predicted validation cases, written to
 // <prediction_dir>/case_features.json: the cross-validation volumes that the
-// out-of-distribution check compares new predictions with (qa/training_profile.h).
+// out-of-distribution check compares new predictions with (qa/training_profile.h). Cases in
+// `known` (this process's share, from predict_validation_cases) are taken as they are; the
+// others (other ranks' shares) are read back from the raw images and
+// <prediction_dir>/<case><file_ending>.
 void write_validation_features(const std::filesystem::path& dataset_dir,
                                const std::filesystem::path& prediction_dir,
                                const std::vector<std::string>& case_ids, const DatasetInfo& dataset,
-                               int threads);
+                               int threads, const std::vector<CaseFeatures>& known = {});
 
 // <dir>/<case>.npy
 std::filesystem::path next_stage_file(const std::filesystem::path& dir, const std::string& case_id);

@@ -43,7 +43,8 @@ TEST(SlidingWindow, PerVoxelFunctionComesBackExactlyThroughTilesPaddingAndMirror
 TEST(SlidingWindow, FoldsAreAveraged) {
   const at::Tensor data = torch::rand({1, 9, 9, 9});
   const LogitsFunction doubled = [](const at::Tensor& x) { return 3 * per_voxel(x); };
-  const at::Tensor logits = predict_sliding_window(data, {per_voxel, doubled}, window({8, 8, 8}, false));
+  const at::Tensor logits =
+      predict_sliding_window(data, {per_voxel, doubled}, window({8, 8, 8}, false));
   EXPECT_TRUE(torch::allclose(logits[0], 2 * data[0], 1e-5, 1e-6));  // (1 + 3) / 2
 }
 
@@ -56,24 +57,28 @@ TEST(SlidingWindow, OverlapsAreWeightedWithTheGaussian) {
     ++calls;
     return torch::full({x.size(0), 1, 1, 1, 4}, calls == 1 ? 1.0f : 3.0f);
   };
-  const at::Tensor logits = predict_sliding_window(torch::zeros({1, 1, 1, 6}), {tile_number},
-                                                   window({1, 1, 4}, false));
+  const at::Tensor logits =
+      predict_sliding_window(torch::zeros({1, 1, 1, 6}), {tile_number}, window({1, 1, 4}, false));
   ASSERT_EQ(calls, 2);
   const double e8 = std::exp(-8.0);
   const std::vector<double> expected{1, 1, (1 + 3 * e8) / (1 + e8), 2, 3, 3};
-  for (int64_t i = 0; i < 6; ++i) EXPECT_NEAR(logits[0][0][0][i].item<float>(), expected[i], 1e-6) << i;
+  for (int64_t i = 0; i < 6; ++i)
+    EXPECT_NEAR(logits[0][0][0][i].item<float>(), expected[i], 1e-6) << i;
 }
 
 TEST(SlidingWindow, MirroringAveragesAPositionDependentModel) {
   // Logits = the tile's x index; one tile covers the volume. Mirrored over x the average is 3.5.
   const LogitsFunction ramp = [](const at::Tensor& x) {
-    return torch::arange(x.size(4), torch::kFloat).expand({x.size(0), 1, x.size(2), x.size(3), x.size(4)}).clone();
+    return torch::arange(x.size(4), torch::kFloat)
+        .expand({x.size(0), 1, x.size(2), x.size(3), x.size(4)})
+        .clone();
   };
   const at::Tensor data = torch::zeros({1, 8, 8, 8});
   EXPECT_TRUE(torch::allclose(predict_sliding_window(data, {ramp}, window({8, 8, 8}, true)),
                               torch::full({1, 8, 8, 8}, 3.5f)));
-  EXPECT_TRUE(torch::allclose(predict_sliding_window(data, {ramp}, window({8, 8, 8}, false))[0][3][2],
-                              torch::arange(8, torch::kFloat)));
+  EXPECT_TRUE(
+      torch::allclose(predict_sliding_window(data, {ramp}, window({8, 8, 8}, false))[0][3][2],
+                      torch::arange(8, torch::kFloat)));
 }
 
 TEST(SlidingWindow, TwoDimensionalPatchesRunSliceBySlice) {
@@ -93,7 +98,8 @@ TEST(SlidingWindow, TwoDimensionalPatchesRunSliceBySlice) {
   for (int64_t d : seen_dims) EXPECT_EQ(d, 4);
   // Automatic grouping: the 4 mirrored copies of each small tile batch go two per call.
   seen_dims.clear();
-  EXPECT_TRUE(torch::allclose(predict_sliding_window(data, {net2d}, window({8, 8}, true, 4)), logits, 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(predict_sliding_window(data, {net2d}, window({8, 8}, true, 4)),
+                              logits, 1e-6, 1e-6));
   EXPECT_EQ(seen_dims.size(), 2u * 4u / static_cast<size_t>(kMirrorGroupMax));
 }
 
