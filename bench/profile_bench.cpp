@@ -3,7 +3,7 @@
 //
 //   profile_bench --plans PLANS.json [-c 3d_fullres] [--classes 3] [--channels 1]
 //                 [--precision auto|fp32|bf16] [--mode forward|train] [--batch 1]
-//                 [--iterations 2] [--top 30] [--json PATH]
+//                 [--iterations 2] [--top 30] [--parents 0|1] [--json PATH]
 //
 // forward: one inference-mode forward pass without deep supervision (a sliding-window tile);
 // train: forward with deep supervision, a sum of the outputs' means as the loss, backward. The
@@ -49,6 +49,7 @@ struct Args {
   int64_t batch = 1;
   int iterations = 2;
   size_t top = 30;
+  bool parents = false;
   std::string json_path;
 };
 
@@ -73,8 +74,10 @@ std::string shapes_text(const std::vector<std::vector<int64_t>>& shapes) {
 }
 
 // Self time by (operator, input shapes) over every thread's events; push and pop events of
-// one thread nest.
-std::vector<Entry> aggregate(prof::thread_event_lists& lists, double& top_level_us) {
+// one thread nest. With `parents`, an operator called inside others is named with the two
+// innermost of them ("aten::copy_ < aten::contiguous < aten::convolution_backward"): where a
+// copy or a cast comes from.
+std::vector<Entry> aggregate(prof::thread_event_lists& lists, double& top_level_us, bool parents) {
   std::map<std::string, Entry> by_key;
   top_level_us = 0;
   for (auto& events : lists) {
@@ -91,8 +94,11 @@ std::vector<Entry> aggregate(prof::thread_event_lists& lists, double& top_level_
         stack.pop_back();
         const double inclusive = f.push->cpuElapsedUs(e);
         const std::string shapes = shapes_text(f.push->shapes());
-        Entry& entry = by_key[std::string(f.push->name()) + "|" + shapes];
-        entry.name = f.push->name();
+        std::string name = f.push->name();
+        for (size_t up = 1; parents && up <= 4 && up <= stack.size(); ++up)
+          name += std::string(" < ") + stack[stack.size() - up].push->name();
+        Entry& entry = by_key[name + "|" + shapes];
+        entry.name = name;
         entry.shapes = shapes;
         entry.calls += 1;
         entry.self_us += inclusive - f.children_us;
@@ -139,6 +145,8 @@ Args parse(int argc, char** argv) {
       args.iterations = std::stoi(value);
     else if (flag == "--top")
       args.top = std::stoul(value);
+    else if (flag == "--parents")
+      args.parents = value == "1";
     else if (flag == "--json")
       args.json_path = value;
     else
@@ -200,7 +208,7 @@ int main(int argc, char** argv) {
       if (profiled) lists = prof::disableProfilerLegacy();
     }
     double top_level_us = 0;
-    const std::vector<Entry> entries = aggregate(lists, top_level_us);
+    const std::vector<Entry> entries = aggregate(lists, top_level_us, args.parents);
     double total_self = 0;
     for (const Entry& e : entries) total_self += e.self_us;
     json rows = json::array();

@@ -85,6 +85,21 @@ else()
   message(WARNING "medseg: Gloo's headers (Debian: libgloo-dev) not found: data-parallel "
                   "training on CPUs will be unavailable in this build")
 endif()
+# oneDNN called directly for channels-last inference with libtorch 1.x (nn/channels_last.h):
+# Debian's libdnnl-dev, the headers of the very library Debian's libtorch links. libtorch 2.x
+# runs channels-last convolutions itself and needs none.
+set(MEDSEG_WITH_ONEDNN OFF)
+if(Torch_VERSION VERSION_LESS 2)
+  find_path(MEDSEG_ONEDNN_INCLUDE_DIR oneapi/dnnl/dnnl.hpp)
+  find_library(MEDSEG_ONEDNN_LIBRARY dnnl)
+  if(MEDSEG_ONEDNN_INCLUDE_DIR AND MEDSEG_ONEDNN_LIBRARY)
+    set(MEDSEG_WITH_ONEDNN ON)
+    message(STATUS "medseg: oneDNN for channels-last inference: ${MEDSEG_ONEDNN_LIBRARY}")
+  else()
+    message(WARNING "medseg: oneDNN's headers (Debian: libdnnl-dev) not found: inference keeps "
+                    "libtorch's own convolutions, several times slower on large bfloat16 tiles")
+  endif()
+endif()
 if(MEDSEG_WITH_CUDA)
   message(STATUS "medseg: libtorch ${Torch_VERSION} with CUDA ${CUDAToolkit_VERSION}; NCCL headers: "
                  "${MEDSEG_NCCL_INCLUDE_DIR}")

@@ -6,7 +6,7 @@
 # the comparison with that venv's python. Measure on a quiet machine.
 #
 # Usage: scripts/compare-nnunet.sh [--work DIR] [--scenarios hippocampus,large] [--repeat N]
-#          [--threads N] [--out FILE]
+#          [--threads N] [--exactness-runs all|unmirrored] [--out FILE]
 #   --scenarios  hippocampus, large (256x256x200), small (a check of this script); default
 #                hippocampus,large.
 # Writes WORK/nnunet-compare.json (or --out) and prints a table.
@@ -17,7 +17,7 @@ args=()
 while [ $# -gt 0 ]; do
   case $1 in
     --work) work=$2; shift 2 ;;
-    --scenarios | --repeat | --threads | --out) args+=("$1" "$2"); shift 2 ;;
+    --scenarios | --repeat | --threads | --exactness-runs | --out) args+=("$1" "$2"); shift 2 ;;
     *) echo "compare-nnunet: unknown option '$1'" >&2; exit 2 ;;
   esac
 done

@@ -11,6 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/torch.sh"
 PACKAGES=(
   build-essential g++ cmake ninja-build pkg-config
   libtorch-dev libopenblas0-pthread libgloo-dev
+  libdnnl-dev  # oneDNN's headers: channels-last inference with libtorch 1.13 (nn/channels_last.h)
   libinsighttoolkit5-dev
   libdcmtk-dev libgdcm-dev  # DICOM input (also dependencies of libinsighttoolkit5-dev)
   dicom3tools python3-pydicom python3-numpy  # DICOM output tests: dciodvfy, an independent reader

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "medseg/core/error.h"
+#include "medseg/nn/channels_last.h"
 #include "medseg/nn/upsample_concat.h"
 
 namespace medseg {
@@ -47,11 +48,46 @@ at::Tensor as_dtype_of(const at::Tensor& parameter, const at::Tensor& x) {
 
 at::Tensor ConvImpl::forward(const at::Tensor& x) {
   const at::Tensor w = as_dtype_of(weight, x), b = as_dtype_of(bias, x);
+  if (channels_last::active()) {
+    if (upsamples_as_matmul(x)) return channels_last::upsample(x, w, b);
+    if (options_.transposed())
+      throw Error("Conv",
+                  "channels-last inference has no transposed convolution but an upsampling");
+    return channels_last::convolution(x, w, bias, options_.stride(), padding_);
+  }
   if (upsamples_as_matmul(x)) return upsample_concat(x, w, b, options_.kernel_size(), at::Tensor());
   const std::vector<int64_t> ones(padding_.size(), 1);
   const std::vector<int64_t> no_output_padding(padding_.size(), 0);
   return at::convolution(x, w, b, options_.stride(), padding_, /*dilation=*/ones,
                          options_.transposed(), no_output_padding, /*groups=*/1);
+}
+
+at::Tensor ConvImpl::forward_split(at::Tensor a, at::Tensor b) {
+  if (options_.transposed() || at::GradMode::is_enabled())
+    throw Error("Conv", "forward_split is for a convolution in inference (no gradient) only");
+  const int64_t channels_a = a.size(1), channels_b = b.size(1);
+  if (channels_a + channels_b != options_.in_channels())
+    throw Error("Conv", "forward_split got " + std::to_string(channels_a) + " + " +
+                            std::to_string(channels_b) + " channels for a convolution of " +
+                            std::to_string(options_.in_channels()));
+  const at::Tensor w = as_dtype_of(weight, a);
+  if (channels_last::active()) {  // the second half summed into the first's output by oneDNN
+    at::Tensor y = channels_last::convolution(a, w.narrow(1, 0, channels_a).contiguous(), bias,
+                                              options_.stride(), padding_);
+    a = at::Tensor();
+    return channels_last::convolution(b, w.narrow(1, channels_a, channels_b).contiguous(),
+                                      at::Tensor(), options_.stride(), padding_, y);
+  }
+  const std::vector<int64_t> ones(padding_.size(), 1);
+  const std::vector<int64_t> no_output_padding(padding_.size(), 0);
+  const auto convolve = [&](const at::Tensor& x, const at::Tensor& w_part, const at::Tensor& b) {
+    return at::convolution(x, w_part.contiguous(), b, options_.stride(), padding_, ones,
+                           /*transposed=*/false, no_output_padding, /*groups=*/1);
+  };
+  at::Tensor y = convolve(a, w.narrow(1, 0, channels_a), as_dtype_of(bias, a));
+  a = at::Tensor();
+  y.add_(convolve(b, w.narrow(1, channels_a, channels_b), at::Tensor()));
+  return y;
 }
 
 // libtorch 1.13 sends transposed convolutions on CPU to its slow im2col path (3x the time of

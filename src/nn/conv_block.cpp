@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "medseg/core/error.h"
+#include "medseg/nn/channels_last.h"
 
 namespace medseg {
 
@@ -22,8 +23,26 @@ ConvNormActImpl::ConvNormActImpl(const ConvNormActOptions& options)
 }
 
 at::Tensor ConvNormActImpl::forward(const at::Tensor& x) {
+  if (channels_last::active()) {
+    at::Tensor y = conv(x);
+    channels_last::instance_norm_(y, norm->weight, norm->bias, norm->eps(), activation_,
+                                  negative_slope_);
+    return y;
+  }
   at::Tensor y = norm(conv(x));
   // In place, as the reference (inplace=True): the norm's backward does not need its output.
+  if (activation_) at::leaky_relu_(y, negative_slope_);
+  return y;
+}
+
+at::Tensor ConvNormActImpl::forward_split(at::Tensor a, at::Tensor b) {
+  if (channels_last::active()) {
+    at::Tensor y = conv->forward_split(std::move(a), std::move(b));
+    channels_last::instance_norm_(y, norm->weight, norm->bias, norm->eps(), activation_,
+                                  negative_slope_);
+    return y;
+  }
+  at::Tensor y = norm(conv->forward_split(std::move(a), std::move(b)));
   if (activation_) at::leaky_relu_(y, negative_slope_);
   return y;
 }
@@ -42,6 +61,12 @@ StackedConvsImpl::StackedConvsImpl(int num_convs, const ConvNormActOptions& firs
 
 at::Tensor StackedConvsImpl::forward(at::Tensor x) {
   for (auto& block : blocks_) x = block(x);
+  return x;
+}
+
+at::Tensor StackedConvsImpl::forward_split(at::Tensor a, at::Tensor b) {
+  at::Tensor x = blocks_.front()->forward_split(std::move(a), std::move(b));
+  for (size_t i = 1; i < blocks_.size(); ++i) x = blocks_[i](x);
   return x;
 }
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "medseg/nn/channels_last.h"
+
 namespace medseg {
 
 UNetDecoderImpl::UNetDecoderImpl(const UNetOptions& options)
@@ -32,6 +34,13 @@ UNetDecoderImpl::UNetDecoderImpl(const UNetOptions& options)
   }
 }
 
+bool UNetDecoderImpl::splits_concatenation(const at::Tensor& below, const at::Tensor& skip,
+                                           bool full_resolution) const {
+  if (!full_resolution || at::GradMode::is_enabled() || !skip.defined()) return false;
+  return 2 * skip.numel() * skip.element_size() >= split_concatenation_bytes &&
+         below.scalar_type() == skip.scalar_type();
+}
+
 std::vector<at::Tensor> UNetDecoderImpl::forward(std::vector<at::Tensor> skips) {
   const size_t n = stages_.size();
   at::Tensor x = std::move(skips.back());
@@ -40,9 +49,15 @@ std::vector<at::Tensor> UNetDecoderImpl::forward(std::vector<at::Tensor> skips) 
     // Each skip is let go once it is in the concatenation and each stage's input once the stage
     // has it: at full resolution one activation less held at the peak of a large tile.
     at::Tensor& skip = skips[skips.size() - s - 2];
-    x = transpconvs_[s]->forward_concat(x, skip);
-    skip = at::Tensor();
-    x = stages_[s](std::move(x));
+    if (channels_last::active() || splits_concatenation(x, skip, s == n - 1)) {
+      at::Tensor up = transpconvs_[s]->forward(x);
+      x = at::Tensor();
+      x = stages_[s]->forward_split(std::move(up), std::move(skip));
+    } else {
+      x = transpconvs_[s]->forward_concat(x, skip);
+      skip = at::Tensor();
+      x = stages_[s](std::move(x));
+    }
     if (deep_supervision || s == n - 1) outputs.push_back(seg_layers_[s](x));
   }
   std::reverse(outputs.begin(), outputs.end());

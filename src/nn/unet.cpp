@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "medseg/core/error.h"
+#include "medseg/nn/channels_last.h"
 #include "medseg/nn/weight_init.h"
 
 namespace medseg {
@@ -31,10 +32,24 @@ UNetImpl::UNetImpl(UNetOptions options) : options_(std::move(options)) {
 std::vector<at::Tensor> UNetImpl::forward(const at::Tensor& x) {
   check_input(x);
   const at::Tensor in = x.scalar_type() == compute_dtype_ ? x : x.to(compute_dtype_);
+  if (uses_channels_last(in)) {
+    channels_last::ChannelsLastScope scope;
+    std::vector<at::Tensor> logits =
+        decoder_(encoder_->forward(in.contiguous(channels_last::memory_format(in.dim()))));
+    for (at::Tensor& l : logits)  // float32 and NCDHW in one pass
+      l = at::empty(l.sizes(), l.options().dtype(at::kFloat)).copy_(l);
+    return logits;
+  }
   std::vector<at::Tensor> logits = decoder_(encoder_->forward(in));
   if (compute_dtype_ != at::kFloat)
     for (at::Tensor& l : logits) l = l.to(at::kFloat);
   return logits;
+}
+
+bool UNetImpl::uses_channels_last(const at::Tensor& x) const {
+  return channels_last_inference_ && channels_last::available() && !at::GradMode::is_enabled() &&
+         x.is_cpu() && (x.dim() == 4 || x.dim() == 5) &&
+         options_.architecture.network != "ResidualEncoderUNet";
 }
 
 void UNetImpl::set_compute_dtype(c10::ScalarType dtype) {

@@ -33,6 +33,12 @@ class ConvImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x);
   // cat({forward(x), skip}, 1), for an upsampling on CPU in one pass (nn/upsample_concat.h).
   at::Tensor forward_concat(const at::Tensor& x, const at::Tensor& skip);
+  // forward(cat({a, b}, 1)) of a convolution, inference only, as two convolutions over the
+  // weight's two channel ranges, summed: the concatenation is never made, and `a` is let go
+  // before `b`'s convolution (pass both by std::move for that). For the full-resolution decoder
+  // stage of a large tile, where a concatenation and oneDNN's blocked copy of it are the
+  // process's peak memory.
+  at::Tensor forward_split(at::Tensor a, at::Tensor b);
 
   const ConvOptions& options() const { return options_; }
   int64_t spatial_dims() const { return static_cast<int64_t>(options_.kernel_size().size()); }
@@ -53,6 +59,7 @@ class InstanceNormImpl : public torch::nn::Module {
  public:
   InstanceNormImpl(int64_t channels, double eps);
   at::Tensor forward(const at::Tensor& x);
+  double eps() const { return eps_; }
 
   at::Tensor weight;
   at::Tensor bias;

@@ -31,6 +31,8 @@ class ConvNormActImpl : public torch::nn::Module {
  public:
   explicit ConvNormActImpl(const ConvNormActOptions& options);
   at::Tensor forward(const at::Tensor& x);
+  // forward(cat({a, b}, 1)) without the concatenation, inference only (Conv::forward_split).
+  at::Tensor forward_split(at::Tensor a, at::Tensor b);
 
   Conv conv{nullptr};
   InstanceNorm norm{nullptr};
@@ -47,6 +49,8 @@ class StackedConvsImpl : public torch::nn::Module {
  public:
   StackedConvsImpl(int num_convs, const ConvNormActOptions& first);
   at::Tensor forward(at::Tensor x);
+  // forward(cat({a, b}, 1)) without the concatenation, inference only (Conv::forward_split).
+  at::Tensor forward_split(at::Tensor a, at::Tensor b);
 
  private:
   torch::nn::ModuleList convs_;

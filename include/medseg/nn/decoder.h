@@ -25,8 +25,17 @@ class UNetDecoderImpl : public torch::nn::Module {
   std::vector<at::Tensor> forward(std::vector<at::Tensor> skips);
 
   bool deep_supervision = true;
+  // In inference, the full-resolution stage convolves the upsampled tensor and the skip
+  // connection separately and sums (Conv::forward_split) once their concatenation would take
+  // this many bytes: there the concatenation and oneDNN's blocked copy of it are the largest
+  // allocations of a large tile's pass (docs/performance.md, issue 27). Smaller tiles keep the
+  // single convolution; training always does (autograd saves both halves either way).
+  int64_t split_concatenation_bytes = int64_t{64} << 20;
 
  private:
+  bool splits_concatenation(const at::Tensor& below, const at::Tensor& skip,
+                            bool full_resolution) const;
+
   torch::nn::ModuleList transpconvs_list_, stages_list_, seg_layers_list_;
   std::vector<Conv> transpconvs_;
   std::vector<StackedConvs> stages_;

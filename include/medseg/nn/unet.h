@@ -42,11 +42,21 @@ class UNetImpl : public torch::nn::Module {
   // The product of the strides per axis: the divisor every input size must have.
   std::vector<int64_t> total_stride() const;
 
+  // Inference on CPU in channels-last layout (nn/channels_last.h) where the build can and the
+  // network is a plain-encoder U-Net; on by default, off for comparisons.
+  void set_channels_last_inference(bool on) { channels_last_inference_ = on; }
+  bool uses_channels_last(const at::Tensor& x) const;
+
+  // From how many bytes of full-resolution concatenation inference convolves its two halves
+  // separately (UNetDecoderImpl::split_concatenation_bytes; tests set it to 0).
+  void set_split_concatenation_bytes(int64_t bytes) { decoder_->split_concatenation_bytes = bytes; }
+
  private:
   void check_input(const at::Tensor& x) const;
 
   UNetOptions options_;
   c10::ScalarType compute_dtype_ = c10::ScalarType::Float;
+  bool channels_last_inference_ = true;
   std::shared_ptr<EncoderImpl> encoder_;
   UNetDecoder decoder_{nullptr};
 };

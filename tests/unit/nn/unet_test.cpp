@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <limits>
+
 #include "medseg/core/error.h"
+#include "medseg/nn/channels_last.h"
 #include "medseg/nn/conv.h"
 #include "unit/nn/test_architectures.h"
 
@@ -33,6 +36,151 @@ TEST(UNet, ThreeDFourStagesGivesOneOutputPerDecoderStageHighestFirst) {
   net->set_deep_supervision(false);
   const std::vector<std::vector<int64_t>> only_highest{{2, 3, 16, 16, 16}};
   EXPECT_EQ(output_shapes(net, torch::randn({2, 1, 16, 16, 16})), only_highest);
+}
+
+// The full-resolution stage convolving the upsampling and the skip separately (inference of
+// large tiles) gives the single convolution's logits, in 2D and 3D, plain and residual encoders,
+// float32 and bfloat16; training keeps the concatenation.
+TEST(UNet, SplitFullResolutionConcatenationGivesTheSameLogits) {
+  struct Case {
+    ArchitecturePlan architecture;
+    std::vector<int64_t> input;
+  };
+  ArchitecturePlan residual = plain_architecture({4, 8, 16}, {{1, 1, 1}, {1, 2, 2}, {2, 2, 2}},
+                                                 {{1, 3, 3}, {3, 3, 3}, {3, 3, 3}});
+  residual.network = "ResidualEncoderUNet";
+  residual.n_conv_per_stage = {1, 2, 2};
+  residual.n_conv_per_stage_decoder = {1, 1};
+  const std::vector<Case> cases{
+      {plain_architecture({4, 8, 16, 32}, isotropic_strides(4, 3)), {2, 1, 16, 16, 16}},
+      {plain_architecture({4, 8, 16}, isotropic_strides(3, 2)), {1, 2, 32, 24}},
+      {residual, {1, 2, 8, 16, 12}},
+  };
+  for (const Case& c : cases) {
+    torch::manual_seed(0);
+    const int64_t channels = c.input[1];
+    UNet net(UNetOptions{c.architecture, channels, 3, true});
+    const at::Tensor x = torch::randn(c.input);
+    net->set_channels_last_inference(false);  // the NCDHW path's split
+    for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+      net->set_compute_dtype(dtype);
+      torch::NoGradGuard no_grad;
+      net->set_split_concatenation_bytes(std::numeric_limits<int64_t>::max());
+      const std::vector<at::Tensor> whole = net->forward(x);
+      net->set_split_concatenation_bytes(0);
+      const std::vector<at::Tensor> split = net->forward(x);
+      ASSERT_EQ(split.size(), whole.size());
+      const double tolerance = dtype == torch::kFloat32 ? 1e-5 : 5e-2;
+      for (size_t i = 0; i < split.size(); ++i) {
+        ASSERT_EQ(split[i].sizes(), whole[i].sizes());
+        EXPECT_TRUE(torch::allclose(split[i], whole[i], tolerance, tolerance))
+            << "output " << i << ", max difference "
+            << (split[i] - whole[i]).abs().max().item<float>();
+      }
+      // Only the full-resolution output differs at all: the lower ones are computed before.
+      for (size_t i = 1; i < split.size(); ++i) EXPECT_TRUE(split[i].equal(whole[i]));
+    }
+  }
+  // With gradients the concatenation is kept (and the threshold has no say).
+  torch::manual_seed(0);
+  UNet net(UNetOptions{plain_architecture({4, 8}, isotropic_strides(2, 3)), 1, 2, true});
+  net->set_split_concatenation_bytes(0);
+  const at::Tensor x = torch::randn({1, 1, 8, 8, 8});
+  net->forward(x)[0].sum().backward();
+  EXPECT_TRUE(net->parameters()[0].grad().defined());
+}
+
+// Channels-last inference (nn/channels_last.h) gives libtorch's NCDHW logits, 2D and 3D,
+// anisotropic kernels and strides, batches of two, float32 and bfloat16, every deep-supervision
+// output; residual encoders and passes with gradients keep the NCDHW path.
+TEST(UNet, ChannelsLastInferenceGivesTheLogitsOfTheNcdhwPath) {
+  if (!channels_last::available()) GTEST_SKIP() << "this build has no channels-last convolution";
+  struct Case {
+    ArchitecturePlan architecture;
+    std::vector<int64_t> input;
+  };
+  const std::vector<Case> cases{
+      {plain_architecture({8, 16, 32, 32}, isotropic_strides(4, 3)), {2, 1, 16, 16, 16}},
+      {plain_architecture({8, 16, 24}, {{1, 1, 1}, {1, 2, 2}, {2, 2, 2}},
+                          {{1, 3, 3}, {3, 3, 3}, {3, 3, 3}}),
+       {1, 2, 8, 24, 16}},
+      {plain_architecture({8, 16, 32}, isotropic_strides(3, 2)), {2, 3, 32, 24}},
+  };
+  for (const Case& c : cases) {
+    torch::manual_seed(0);
+    UNet net(UNetOptions{c.architecture, c.input[1], 3, true});
+    const at::Tensor x = torch::randn(c.input);
+    for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+      net->set_compute_dtype(dtype);
+      torch::NoGradGuard no_grad;
+      EXPECT_TRUE(net->uses_channels_last(x));
+      net->set_channels_last_inference(false);
+      const std::vector<at::Tensor> reference = net->forward(x);
+      net->set_channels_last_inference(true);
+      const std::vector<at::Tensor> ours = net->forward(x);
+      ASSERT_EQ(ours.size(), reference.size());
+      for (size_t i = 0; i < ours.size(); ++i) {
+        ASSERT_EQ(ours[i].sizes(), reference[i].sizes());
+        EXPECT_TRUE(ours[i].is_contiguous());
+        EXPECT_EQ(ours[i].scalar_type(), torch::kFloat32);
+        // bfloat16 rounds each layer's output: differences of a few units in its 8th bit.
+        const double tolerance = dtype == torch::kFloat32 ? 1e-4 : 0.1;
+        const double scale = reference[i].abs().max().item<double>();
+        EXPECT_LE((ours[i] - reference[i]).abs().max().item<double>(), tolerance * (1 + scale))
+            << "output " << i << " in " << c10::toString(dtype);
+      }
+    }
+  }
+  ArchitecturePlan residual = plain_architecture({4, 8}, isotropic_strides(2, 3));
+  residual.network = "ResidualEncoderUNet";
+  residual.n_conv_per_stage = {1, 1};
+  residual.n_conv_per_stage_decoder = {1};
+  UNet residual_net(UNetOptions{residual, 1, 2, false});
+  torch::NoGradGuard no_grad;
+  EXPECT_FALSE(residual_net->uses_channels_last(torch::randn({1, 1, 8, 8, 8})));
+  UNet plain(UNetOptions{plain_architecture({4, 8}, isotropic_strides(2, 3)), 1, 2, false});
+  EXPECT_TRUE(plain->uses_channels_last(torch::randn({1, 1, 8, 8, 8})));
+  torch::GradMode::set_enabled(true);
+  EXPECT_FALSE(plain->uses_channels_last(torch::randn({1, 1, 8, 8, 8})));
+  torch::GradMode::set_enabled(false);
+}
+
+// The channels-last kernels against libtorch on their own: instance norm with and without the
+// activation (large mean, small spread: the centred variance), and the upsampling.
+TEST(ChannelsLast, InstanceNormAndUpsamplingEqualLibtorch) {
+  if (!channels_last::available()) GTEST_SKIP() << "this build has no channels-last convolution";
+  torch::manual_seed(0);
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = torch::randn({2, 5, 6, 7, 9}) * 0.1 + 10;
+  const at::Tensor weight = torch::rand({5}) + 0.5, bias = torch::randn({5});
+  const at::Tensor expected = at::instance_norm(x, weight, bias, {}, {}, true, 0.0, 1e-5, false);
+  for (const bool activation : {false, true}) {
+    at::Tensor y = x.contiguous(at::MemoryFormat::ChannelsLast3d);
+    channels_last::instance_norm_(y, weight, bias, 1e-5, activation, 0.01);
+    const at::Tensor want = activation ? at::leaky_relu(expected, 0.01) : expected;
+    EXPECT_TRUE(torch::allclose(y, want, 1e-4, 1e-4)) << (y - want).abs().max().item<float>();
+  }
+  Conv up(ConvOptions(6, 4, {1, 2, 3}).stride({1, 2, 3}).transposed(true));
+  const at::Tensor small = torch::randn({2, 6, 3, 4, 5});
+  const at::Tensor want = at::conv_transpose3d(small, up->weight, up->bias, {1, 2, 3});
+  const at::Tensor got = channels_last::upsample(small.contiguous(at::MemoryFormat::ChannelsLast3d),
+                                                 up->weight, up->bias);
+  EXPECT_TRUE(got.is_contiguous(at::MemoryFormat::ChannelsLast3d));
+  EXPECT_TRUE(torch::allclose(got, want, 1e-5, 1e-5));
+  at::Tensor ncdhw = small.clone();
+  EXPECT_THROW(channels_last::instance_norm_(ncdhw, weight, bias, 1e-5, true, 0.01),
+               Error);  // NCDHW, not channels-last
+}
+
+TEST(Conv, ForwardSplitIsTheConvolutionOfTheConcatenationInInferenceOnly) {
+  torch::manual_seed(0);
+  Conv conv(ConvOptions(5, 4, {3, 1, 3}));
+  const at::Tensor a = torch::randn({2, 3, 6, 5, 7}), b = torch::randn({2, 2, 6, 5, 7});
+  EXPECT_THROW(conv->forward_split(a, b), Error);  // gradients on
+  torch::NoGradGuard no_grad;
+  const at::Tensor expected = conv(at::cat({a, b}, 1));
+  EXPECT_TRUE(torch::allclose(conv->forward_split(a, b), expected, 1e-5, 1e-5));
+  EXPECT_THROW(conv->forward_split(a, b.narrow(1, 0, 1)), Error);  // 4 channels, not 5
 }
 
 TEST(UNet, AnisotropicThreeStagesWithInPlaneFirstStride) {
