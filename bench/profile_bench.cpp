@@ -3,7 +3,10 @@
 //
 //   profile_bench --plans PLANS.json [-c 3d_fullres] [--classes 3] [--channels 1]
 //                 [--precision auto|fp32|bf16] [--mode forward|train] [--batch 1]
-//                 [--iterations 2] [--top 30] [--parents 0|1] [--json PATH]
+//                 [--iterations 2] [--top 30] [--parents 0|1] [--channels-last 1|0]
+//                 [--json PATH]
+//
+// --channels-last 0: inference through the NCDHW path (nn/channels_last.h off).
 //
 // forward: one inference-mode forward pass without deep supervision (a sliding-window tile);
 // train: forward with deep supervision, a sum of the outputs' means as the loss, backward. The
@@ -50,6 +53,7 @@ struct Args {
   int iterations = 2;
   size_t top = 30;
   bool parents = false;
+  bool channels_last = true;
   std::string json_path;
 };
 
@@ -145,6 +149,8 @@ Args parse(int argc, char** argv) {
       args.iterations = std::stoi(value);
     else if (flag == "--top")
       args.top = std::stoul(value);
+    else if (flag == "--channels-last")
+      args.channels_last = value == "1";
     else if (flag == "--parents")
       args.parents = value == "1";
     else if (flag == "--json")
@@ -175,6 +181,7 @@ int main(int argc, char** argv) {
     const medseg::Precision precision =
         medseg::resolve_precision(medseg::parse_precision(args.precision, "--precision"), false);
     medseg::set_precision(*net, precision);
+    net->set_channels_last_inference(args.channels_last);
     if (train)
       net->train();
     else

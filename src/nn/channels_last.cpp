@@ -111,6 +111,8 @@ at::Tensor onednn_convolution(const at::Tensor& x, const at::Tensor& w, const at
 
 #endif
 
+thread_local int64_t cl_convolutions = 0;
+
 // Each of `chunks` parts of [0, count) in parallel: body(part, first, last).
 template <typename Body>
 void over_parts(int64_t count, int64_t chunks, const Body& body) {
@@ -136,8 +138,8 @@ inline void store(float* p, float v) {
 inline void store(uint16_t* p, float v) {
   uint32_t bits;
   std::memcpy(&bits, &v, sizeof bits);
-  bits += 0x7FFFu + ((bits >> 16) & 1u);
-  *p = static_cast<uint16_t>(bits >> 16);
+  const uint32_t rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;
+  *p = static_cast<uint16_t>(v != v ? 0x7FC0u : rounded);  // NaN stays NaN
 }
 
 // The instance norm's loops over (voxels, channels) rows: compiled twice, for AVX-512 and for
@@ -271,6 +273,8 @@ bool available() {
 #endif
 }
 
+int64_t convolutions_run() { return cl_convolutions; }
+
 ChannelsLastScope::ChannelsLastScope() : previous_(cl_active) {
   cl_active = true;
 }
@@ -295,8 +299,17 @@ at::Tensor convolution(const at::Tensor& x, const at::Tensor& w, const at::Tenso
     if (accumulate.sizes().vec() != out_sizes || accumulate.scalar_type() != x.scalar_type())
       throw Error("channels-last inference", "a convolution's sum has another shape or dtype");
   }
+  ++cl_convolutions;
 #ifdef MEDSEG_WITH_ONEDNN
-  return onednn_convolution(x, w.to(x.scalar_type()), b, stride, padding, accumulate, out_sizes);
+  try {
+    return onednn_convolution(x, w.to(x.scalar_type()), b, stride, padding, accumulate,
+                              out_sizes);
+  } catch (const dnnl::error& e) {
+    throw Error("channels-last inference",
+                std::string("oneDNN could not run a convolution of input ") +
+                    c10::str(x.sizes()) + " in " + c10::toString(x.scalar_type()) + ": " +
+                    e.what());
+  }
 #else
   // libtorch 2.x keeps a channels-last input channels-last through oneDNN (no reorders).
   const std::vector<int64_t> ones(stride.size(), 1), zeros(stride.size(), 0);
@@ -351,9 +364,10 @@ at::Tensor upsample(const at::Tensor& x, const at::Tensor& w, const at::Tensor& 
   const at::Tensor rows = x.permute(to_rows).reshape({-1, in});
   const at::Tensor weights =
       w.to(x.scalar_type()).permute(weight_order).reshape({in, kernel * out});
-  const at::Tensor cols = b.defined()
-                              ? at::addmm(b.to(x.scalar_type()).repeat({kernel}), rows, weights)
-                              : at::mm(rows, weights);
+  const at::Tensor cols =
+      (b.defined() ? at::addmm(b.to(x.scalar_type()).repeat({kernel}), rows, weights)
+                   : at::mm(rows, weights))
+          .contiguous();
   at::Tensor y = at::empty(out_sizes, x.options().memory_format(memory_format(x.dim())));
   const auto element = static_cast<int64_t>(x.element_size());
   const char* src = static_cast<const char*>(cols.data_ptr());

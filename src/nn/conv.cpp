@@ -47,14 +47,15 @@ at::Tensor as_dtype_of(const at::Tensor& parameter, const at::Tensor& x) {
 }  // namespace
 
 at::Tensor ConvImpl::forward(const at::Tensor& x) {
-  const at::Tensor w = as_dtype_of(weight, x), b = as_dtype_of(bias, x);
-  if (channels_last::active()) {
-    if (upsamples_as_matmul(x)) return channels_last::upsample(x, w, b);
+  if (channels_last::active()) {  // (the bias's dtype is channels_last's to choose)
+    if (upsamples_as_matmul(x)) return channels_last::upsample(x, weight, bias);
     if (options_.transposed())
       throw Error("Conv",
                   "channels-last inference has no transposed convolution but an upsampling");
-    return channels_last::convolution(x, w, bias, options_.stride(), padding_);
+    return channels_last::convolution(x, as_dtype_of(weight, x), bias, options_.stride(),
+                                      padding_);
   }
+  const at::Tensor w = as_dtype_of(weight, x), b = as_dtype_of(bias, x);
   if (upsamples_as_matmul(x)) return upsample_concat(x, w, b, options_.kernel_size(), at::Tensor());
   const std::vector<int64_t> ones(padding_.size(), 1);
   const std::vector<int64_t> no_output_padding(padding_.size(), 0);

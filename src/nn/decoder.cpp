@@ -36,7 +36,9 @@ UNetDecoderImpl::UNetDecoderImpl(const UNetOptions& options)
 
 bool UNetDecoderImpl::splits_concatenation(const at::Tensor& below, const at::Tensor& skip,
                                            bool full_resolution) const {
-  if (!full_resolution || at::GradMode::is_enabled() || !skip.defined()) return false;
+  // oneDNN's blocked copies are the reason: CPU only.
+  if (!full_resolution || at::GradMode::is_enabled() || !skip.defined() || !skip.is_cpu())
+    return false;
   return 2 * skip.numel() * skip.element_size() >= split_concatenation_bytes &&
          below.scalar_type() == skip.scalar_type();
 }

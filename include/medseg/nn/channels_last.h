@@ -10,7 +10,8 @@
 //   - instance norm and leaky ReLU are one kernel of this file, in place;
 //   - the decoder's upsampling (a transposed convolution whose kernel is its stride) is one
 //     matrix product whose rows are copied to their places; the concatenation with the skip
-//     connection is never made: the stage's first convolution is summed over its two inputs.
+//     connection is never made: the stage's first convolution is summed over its two inputs
+//     (by a oneDNN post-op with libtorch 1.x, an in-place add with 2.x).
 // The tensors are ordinary ATen tensors whose strides say channels-last; the mode is scoped to
 // one forward pass of one thread (ChannelsLastScope), set by UNetImpl::forward.
 #pragma once
@@ -23,6 +24,10 @@ namespace medseg::channels_last {
 
 // Whether this build can run channels-last convolutions (oneDNN directly, or libtorch 2.x).
 bool available();
+
+// How many channels-last convolutions this thread has run (a diagnostic: tests check that the
+// path they compare was taken).
+int64_t convolutions_run();
 
 // Set for the forward pass of one thread; the modules consult it.
 class ChannelsLastScope {

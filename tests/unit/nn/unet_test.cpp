@@ -18,6 +18,19 @@ using test::isotropic_strides;
 using test::plain_architecture;
 using ::testing::HasSubstr;
 
+// Biases and norm scales as a trained network has them (initialised, they are 0 and 1 and
+// would hide a bias added twice or in the wrong order).
+void randomize_biases_and_norms(torch::nn::Module& net) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : net.named_parameters()) {
+    const std::string& name = p.key();
+    if (name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0)
+      p.value().uniform_(-0.5, 0.5);
+    else if (name.find("norm") != std::string::npos)
+      p.value().uniform_(0.5, 1.5);
+  }
+}
+
 std::vector<std::vector<int64_t>> output_shapes(UNet& net, const at::Tensor& x) {
   torch::NoGradGuard no_grad;
   std::vector<std::vector<int64_t>> shapes;
@@ -60,9 +73,12 @@ TEST(UNet, SplitFullResolutionConcatenationGivesTheSameLogits) {
     torch::manual_seed(0);
     const int64_t channels = c.input[1];
     UNet net(UNetOptions{c.architecture, channels, 3, true});
+    randomize_biases_and_norms(*net);
     const at::Tensor x = torch::randn(c.input);
     net->set_channels_last_inference(false);  // the NCDHW path's split
-    for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+    std::vector<c10::ScalarType> dtypes = {torch::kFloat32};
+    if (cpu_has_native_bf16()) dtypes.push_back(torch::kBFloat16);
+    for (const auto dtype : dtypes) {
       net->set_compute_dtype(dtype);
       torch::NoGradGuard no_grad;
       net->set_split_concatenation_bytes(std::numeric_limits<int64_t>::max());
@@ -109,15 +125,22 @@ TEST(UNet, ChannelsLastInferenceGivesTheLogitsOfTheNcdhwPath) {
   for (const Case& c : cases) {
     torch::manual_seed(0);
     UNet net(UNetOptions{c.architecture, c.input[1], 3, true});
+    randomize_biases_and_norms(*net);
     const at::Tensor x = torch::randn(c.input);
-    for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+    // bfloat16 only where the CPU computes it (else the NCDHW path runs both).
+    std::vector<c10::ScalarType> dtypes = {torch::kFloat32};
+    if (cpu_has_native_bf16()) dtypes.push_back(torch::kBFloat16);
+    for (const auto dtype : dtypes) {
       net->set_compute_dtype(dtype);
       torch::NoGradGuard no_grad;
       EXPECT_TRUE(net->uses_channels_last(x));
       net->set_channels_last_inference(false);
+      int64_t before = channels_last::convolutions_run();
       const std::vector<at::Tensor> reference = net->forward(x);
+      EXPECT_EQ(channels_last::convolutions_run(), before);
       net->set_channels_last_inference(true);
       const std::vector<at::Tensor> ours = net->forward(x);
+      EXPECT_GT(channels_last::convolutions_run(), before);  // the path compared was taken
       ASSERT_EQ(ours.size(), reference.size());
       for (size_t i = 0; i < ours.size(); ++i) {
         ASSERT_EQ(ours[i].sizes(), reference[i].sizes());
@@ -152,6 +175,7 @@ TEST(ChannelsLast, InstanceNormAndUpsamplingEqualLibtorch) {
   torch::manual_seed(0);
   torch::NoGradGuard no_grad;
   const at::Tensor x = torch::randn({2, 5, 6, 7, 9}) * 0.1 + 10;
+  // (weight and bias as a trained norm has them, not 1 and 0)
   const at::Tensor weight = torch::rand({5}) + 0.5, bias = torch::randn({5});
   const at::Tensor expected = at::instance_norm(x, weight, bias, {}, {}, true, 0.0, 1e-5, false);
   for (const bool activation : {false, true}) {
@@ -161,6 +185,7 @@ TEST(ChannelsLast, InstanceNormAndUpsamplingEqualLibtorch) {
     EXPECT_TRUE(torch::allclose(y, want, 1e-4, 1e-4)) << (y - want).abs().max().item<float>();
   }
   Conv up(ConvOptions(6, 4, {1, 2, 3}).stride({1, 2, 3}).transposed(true));
+  up->bias.uniform_(-1, 1);  // each output channel its own bias: their order is checked
   const at::Tensor small = torch::randn({2, 6, 3, 4, 5});
   const at::Tensor want = at::conv_transpose3d(small, up->weight, up->bias, {1, 2, 3});
   const at::Tensor got = channels_last::upsample(small.contiguous(at::MemoryFormat::ChannelsLast3d),
@@ -175,6 +200,10 @@ TEST(ChannelsLast, InstanceNormAndUpsamplingEqualLibtorch) {
 TEST(Conv, ForwardSplitIsTheConvolutionOfTheConcatenationInInferenceOnly) {
   torch::manual_seed(0);
   Conv conv(ConvOptions(5, 4, {3, 1, 3}));
+  {
+    torch::NoGradGuard no_grad;
+    conv->bias.uniform_(-1, 1);  // added once, not once per half
+  }
   const at::Tensor a = torch::randn({2, 3, 6, 5, 7}), b = torch::randn({2, 2, 6, 5, 7});
   EXPECT_THROW(conv->forward_split(a, b), Error);  // gradients on
   torch::NoGradGuard no_grad;
