@@ -273,7 +273,9 @@ bool available() {
 #endif
 }
 
-int64_t convolutions_run() { return cl_convolutions; }
+int64_t convolutions_run() {
+  return cl_convolutions;
+}
 
 ChannelsLastScope::ChannelsLastScope() : previous_(cl_active) {
   cl_active = true;
@@ -302,13 +304,11 @@ at::Tensor convolution(const at::Tensor& x, const at::Tensor& w, const at::Tenso
   ++cl_convolutions;
 #ifdef MEDSEG_WITH_ONEDNN
   try {
-    return onednn_convolution(x, w.to(x.scalar_type()), b, stride, padding, accumulate,
-                              out_sizes);
+    return onednn_convolution(x, w.to(x.scalar_type()), b, stride, padding, accumulate, out_sizes);
   } catch (const dnnl::error& e) {
     throw Error("channels-last inference",
-                std::string("oneDNN could not run a convolution of input ") +
-                    c10::str(x.sizes()) + " in " + c10::toString(x.scalar_type()) + ": " +
-                    e.what());
+                std::string("oneDNN could not run a convolution of input ") + c10::str(x.sizes()) +
+                    " in " + c10::toString(x.scalar_type()) + ": " + e.what());
   }
 #else
   // libtorch 2.x keeps a channels-last input channels-last through oneDNN (no reorders).

@@ -52,8 +52,7 @@ at::Tensor ConvImpl::forward(const at::Tensor& x) {
     if (options_.transposed())
       throw Error("Conv",
                   "channels-last inference has no transposed convolution but an upsampling");
-    return channels_last::convolution(x, as_dtype_of(weight, x), bias, options_.stride(),
-                                      padding_);
+    return channels_last::convolution(x, as_dtype_of(weight, x), bias, options_.stride(), padding_);
   }
   const at::Tensor w = as_dtype_of(weight, x), b = as_dtype_of(bias, x);
   if (upsamples_as_matmul(x)) return upsample_concat(x, w, b, options_.kernel_size(), at::Tensor());

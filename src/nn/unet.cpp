@@ -48,8 +48,8 @@ std::vector<at::Tensor> UNetImpl::forward(const at::Tensor& x) {
 
 bool UNetImpl::uses_channels_last(const at::Tensor& x) const {
   // oneDNN computes bfloat16 only on CPUs that have it (AVX-512 BF16 or AMX).
-  const bool dtype_runs = compute_dtype_ == at::kFloat ||
-                          (compute_dtype_ == at::kBFloat16 && cpu_has_native_bf16());
+  const bool dtype_runs =
+      compute_dtype_ == at::kFloat || (compute_dtype_ == at::kBFloat16 && cpu_has_native_bf16());
   return channels_last_inference_ && channels_last::available() && !at::GradMode::is_enabled() &&
          x.is_cpu() && (x.dim() == 4 || x.dim() == 5) && dtype_runs &&
          options_.architecture.network != "ResidualEncoderUNet";
