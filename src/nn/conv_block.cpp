@@ -23,26 +23,21 @@ ConvNormActImpl::ConvNormActImpl(const ConvNormActOptions& options)
 }
 
 at::Tensor ConvNormActImpl::forward(const at::Tensor& x) {
-  if (channels_last::active()) {
-    at::Tensor y = conv(x);
-    channels_last::instance_norm_(y, norm->weight, norm->bias, norm->eps(), activation_,
-                                  negative_slope_);
-    return y;
-  }
-  at::Tensor y = norm(conv(x));
-  // In place, as the reference (inplace=True): the norm's backward does not need its output.
-  if (activation_) at::leaky_relu_(y, negative_slope_);
-  return y;
+  return norm_and_activate(conv(x));
 }
 
 at::Tensor ConvNormActImpl::forward_split(at::Tensor a, at::Tensor b) {
-  if (channels_last::active()) {
-    at::Tensor y = conv->forward_split(std::move(a), std::move(b));
+  return norm_and_activate(conv->forward_split(std::move(a), std::move(b)));
+}
+
+at::Tensor ConvNormActImpl::norm_and_activate(at::Tensor y) {
+  if (channels_last::active()) {  // one in-place kernel for both
     channels_last::instance_norm_(y, norm->weight, norm->bias, norm->eps(), activation_,
                                   negative_slope_);
     return y;
   }
-  at::Tensor y = norm(conv->forward_split(std::move(a), std::move(b)));
+  y = norm(y);
+  // In place, as the reference (inplace=True): the norm's backward does not need its output.
   if (activation_) at::leaky_relu_(y, negative_slope_);
   return y;
 }

@@ -38,6 +38,9 @@ class ConvNormActImpl : public torch::nn::Module {
   InstanceNorm norm{nullptr};
 
  private:
+  // The norm, then the activation unless options said none (channels-last: fused, in place).
+  at::Tensor norm_and_activate(at::Tensor y);
+
   bool activation_;
   double negative_slope_;
 };
