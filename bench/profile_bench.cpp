@@ -4,9 +4,11 @@
 //   profile_bench --plans PLANS.json [-c 3d_fullres] [--classes 3] [--channels 1]
 //                 [--precision auto|fp32|bf16] [--mode forward|train] [--batch 1]
 //                 [--iterations 2] [--top 30] [--parents 0|1] [--channels-last 1|0]
+//                 [--winograd 1|0]
 //                 [--json PATH]
 //
-// --channels-last 0: inference through the NCDHW path (nn/channels_last.h off).
+// --channels-last 0: inference through the NCDHW path (nn/channels_last.h off). --winograd 0:
+// float32 channels-last convolutions all direct (channels_last::set_winograd).
 //
 // forward: one inference-mode forward pass without deep supervision (a sliding-window tile);
 // train: forward with deep supervision, a sum of the outputs' means as the loss, backward. The
@@ -33,6 +35,7 @@
 #include "medseg/core/log.h"
 #include "medseg/io/plans.h"
 #include "medseg/io/runtime.h"
+#include "medseg/nn/channels_last.h"
 #include "medseg/nn/network_cost.h"
 #include "medseg/nn/unet.h"
 
@@ -54,6 +57,7 @@ struct Args {
   size_t top = 30;
   bool parents = false;
   bool channels_last = true;
+  bool winograd = true;
   std::string json_path;
 };
 
@@ -151,6 +155,8 @@ Args parse(int argc, char** argv) {
       args.top = std::stoul(value);
     else if (flag == "--channels-last")
       args.channels_last = value == "1";
+    else if (flag == "--winograd")
+      args.winograd = value == "1";
     else if (flag == "--parents")
       args.parents = value == "1";
     else if (flag == "--json")
@@ -182,6 +188,7 @@ int main(int argc, char** argv) {
         medseg::resolve_precision(medseg::parse_precision(args.precision, "--precision"), false);
     medseg::set_precision(*net, precision);
     net->set_channels_last_inference(args.channels_last);
+    medseg::channels_last::set_winograd(args.winograd);
     if (train)
       net->train();
     else

@@ -23,7 +23,8 @@
 #   --train-iterations  timed training iterations per tool (default 3, after a warm-up).
 #   --before DIR a folder with an earlier build's medseg_predict_bench, measured in the same
 #                run as "medseg before", unmirrored (the before/after of docs/performance.md).
-# Writes WORK/bench-large.json (or --out) and prints a table. Takes about 30 minutes here.
+# Writes WORK/bench-large.json (or --out), from this run's raw figures (WORK/raw/<UTC time>/), and
+# prints a table. Takes about 30 minutes here.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$root/benchmark-work/large
@@ -50,8 +51,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 out=${out:-$work/bench-large.json}
-mkdir -p "$work/raw"
+mkdir -p "$work"
 work=$(cd "$work" && pwd)
+# This run's raw figures, apart from earlier runs' (which the summary must not pick up).
+raw=$work/raw/$(date -u +%Y%m%dT%H%M%S)
+mkdir -p "$raw"
 
 MEDSEG_BUILD_TARGETS="medseg medseg_predict_bench" bash "$root/scripts/build.sh" -DMEDSEG_BUILD_BENCHMARKS=ON
 bash "$root/scripts/install-reference.sh"
@@ -88,9 +92,9 @@ for name in ${scenarios//,/ }; do
     "$medseg" --quiet synth "$s/test" --cases 1 --test-cases 1 --shape $test_shape --spacing $test_spacing --seed 2
     "$medseg" --quiet plan "$s/dataset" -o "$s/medseg"
     "$medseg" --quiet preprocess "$s/medseg" -c 3d_fullres
-    "${reference[@]}" plan "$s/dataset" --work "$s/reference" --json "$work/raw/$name-reference-plan.json" >/dev/null
+    "${reference[@]}" plan "$s/dataset" --work "$s/reference" --json "$s/reference-plan.json" >/dev/null
   fi
-  python3 - "$s/medseg/plans.json" "$work/raw/$name-reference-plan.json" <<'PY'
+  python3 - "$s/medseg/plans.json" "$s/reference-plan.json" <<'PY'
 import json, sys
 ours = json.load(open(sys.argv[1]))["configurations"]["3d_fullres"]
 theirs = json.load(open(sys.argv[2]))["3d_fullres"]
@@ -120,17 +124,17 @@ PY
       for precision in $precisions; do
         log "$name, mirroring $mirror, round $round: medseg $precision"
         "$bench" "${case_args[@]}" --mirroring "$mirror" --precision "$precision" \
-          --json "$work/raw/$name-m$mirror-medseg-$precision-$round.json" >/dev/null
+          --json "$raw/$name-m$mirror-medseg-$precision-$round.json" >/dev/null
         if [ -n "$before" ] && [ "$mirror" = 0 ]; then
           log "$name, mirroring $mirror, round $round: medseg before, $precision"
           "$before/medseg_predict_bench" "${case_args[@]}" --mirroring "$mirror" --precision "$precision" \
-            --json "$work/raw/$name-m$mirror-before-$precision-$round.json" >/dev/null
+            --json "$raw/$name-m$mirror-before-$precision-$round.json" >/dev/null
         fi
       done
       log "$name, mirroring $mirror, round $round: reference"
       "${tuned[@]}" "${reference[@]}" predict --work "$s/reference" --images "$(dirname "$image")" \
         --out "$s/reference-prediction" "$flag" --repeat 1 --threads 2 \
-        --json "$work/raw/$name-m$mirror-reference-fp32-$round.json" >/dev/null
+        --json "$raw/$name-m$mirror-reference-fp32-$round.json" >/dev/null
     done
   done
   [[ ",$train," == *",$name,"* ]] || continue
@@ -138,12 +142,12 @@ PY
   rm -rf "$s/medseg/models"
   "$medseg" --quiet --threads 2 train "$s/medseg" -c 3d_fullres -f all --epochs 2 \
     --iterations-per-epoch "$train_iterations" --val-iterations 1 --no-final-validation
-  cp "$s/medseg/models/3d_fullres/fold_all/training_log.jsonl" "$work/raw/$name-train-medseg.json"
+  cp "$s/medseg/models/3d_fullres/fold_all/training_log.jsonl" "$raw/$name-train-medseg.json"
   "${tuned[@]}" "${reference[@]}" train-step --work "$s/reference" --iterations "$train_iterations" --threads 2 \
-    --json "$work/raw/$name-train-reference.json" >/dev/null
+    --json "$raw/$name-train-reference.json" >/dev/null
 done
 
-python3 - "$work/raw" "$out" "$train_iterations" <<'PY'
+python3 - "$raw" "$out" "$train_iterations" <<'PY'
 import glob, json, os, statistics, sys
 raw, out, iterations = sys.argv[1], sys.argv[2], int(sys.argv[3])
 results = {"benchmark": "scripts/bench-large.sh: large volumes, medseg against nnU-Net v2, CPU, 2 threads",

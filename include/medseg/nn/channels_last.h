@@ -7,9 +7,11 @@
 //   - convolutions run on the tensors' memory as it is: oneDNN called directly with libtorch
 //     1.x (MEDSEG_WITH_ONEDNN: Debian's libdnnl, the library libtorch 1.13 itself links), or
 //     libtorch 2.x's own convolution, which keeps channels-last tensors channels-last;
-//   - instance norm and leaky ReLU are one kernel of this file, in place;
+//   - instance norm and leaky ReLU are one kernel of this file, in place: one pass over memory
+//     for the statistics (blockwise centred, combined in double), one to apply them;
 //   - the decoder's upsampling (a transposed convolution whose kernel is its stride) is one
-//     matrix product whose rows are copied to their places; the concatenation with the skip
+//     matrix product (oneDNN's matmul with libtorch 1.x, at::addmm with 2.x) whose rows are
+//     copied to their places; the concatenation with the skip
 //     connection is never made: the stage's first convolution is summed over its two inputs
 //     (by a oneDNN post-op with libtorch 1.x, an in-place add with 2.x).
 // The tensors are ordinary ATen tensors whose strides say channels-last; the mode is scoped to
@@ -28,6 +30,17 @@ bool available();
 // How many channels-last convolutions this thread has run (a diagnostic: tests check that the
 // path they compare was taken).
 int64_t convolutions_run();
+
+// In builds that call oneDNN directly (libtorch 1.x), float32 convolutions with a 3x3 in-plane
+// kernel, stride 1 and channels in blocks of 16 run through oneDNN's Winograd F(4x4, 3x3)
+// kernels where they pay (3x3x3 kernels, or 64 channels and more, over 4096 voxels a sample):
+// 1.7-2.4x faster on large tiles, with about 1.6x the direct convolution's rounding error
+// (docs/performance.md); where oneDNN has no such kernel for the CPU, the direct one. On by
+// default; process-wide. winograd_convolutions_run() counts this thread's.
+void set_winograd(bool on);
+int64_t winograd_convolutions_run();
+// The input bytes of one chunk of slices (16 MiB by default; tests make it small).
+void set_winograd_chunk_bytes(int64_t bytes);
 
 // Set for the forward pass of one thread; the modules consult it.
 class ChannelsLastScope {

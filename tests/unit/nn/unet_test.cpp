@@ -184,6 +184,17 @@ TEST(ChannelsLast, InstanceNormAndUpsamplingEqualLibtorch) {
     const at::Tensor want = activation ? at::leaky_relu(expected, 0.01) : expected;
     EXPECT_TRUE(torch::allclose(y, want, 1e-4, 1e-4)) << (y - want).abs().max().item<float>();
   }
+  // Statistics over many blocks of rows (the last one partial) and several parallel parts,
+  // against a double-precision norm: exact centring although the mean is 100x the spread.
+  const at::Tensor wide = torch::randn({2, 37, 10, 20, 30}) * 0.5 + 50;
+  const at::Tensor wide_weight = torch::rand({37}) + 0.5, wide_bias = torch::randn({37});
+  const at::Tensor exact =
+      at::instance_norm(wide.to(at::kDouble), wide_weight.to(at::kDouble),
+                        wide_bias.to(at::kDouble), {}, {}, true, 0.0, 1e-5, false);
+  at::Tensor wide_y = wide.contiguous(at::MemoryFormat::ChannelsLast3d);
+  channels_last::instance_norm_(wide_y, wide_weight, wide_bias, 1e-5, false, 0.01);
+  // (float scale and shift of values ~150 round by ~1e-5; an uncentred variance errs by 1e-2)
+  EXPECT_LT((wide_y.to(at::kDouble) - exact).abs().max().item<double>(), 1e-4);
   Conv up(ConvOptions(6, 4, {1, 2, 3}).stride({1, 2, 3}).transposed(true));
   up->bias.uniform_(-1, 1);  // each output channel its own bias: their order is checked
   const at::Tensor small = torch::randn({2, 6, 3, 4, 5});
@@ -195,6 +206,72 @@ TEST(ChannelsLast, InstanceNormAndUpsamplingEqualLibtorch) {
   at::Tensor ncdhw = small.clone();
   EXPECT_THROW(channels_last::instance_norm_(ncdhw, weight, bias, 1e-5, true, 0.01),
                Error);  // NCDHW, not channels-last
+}
+
+// Float32 3x3 convolutions of 16-channel blocks go through oneDNN's Winograd kernels (2-D, the
+// depth taps summed over shifted runs of slices, in chunks of slices): the same convolution.
+TEST(ChannelsLast, WinogradConvolutionEqualsTheDirectOne) {
+  if (!channels_last::available()) GTEST_SKIP() << "this build has no channels-last convolution";
+  torch::manual_seed(0);
+  torch::NoGradGuard no_grad;
+  struct Case {
+    std::vector<int64_t> x, w, padding;
+    bool accumulate;
+    int64_t chunk_bytes = 16 << 20;
+  };
+  const std::vector<Case> cases = {
+      {{2, 16, 8, 24, 24}, {32, 16, 3, 3, 3}, {1, 1, 1}, false},  // batch 2, depth taps
+      {{1, 16, 3, 40, 40}, {16, 16, 5, 3, 3}, {2, 1, 1}, true},   // taps beyond the slices, a sum
+      {{1, 64, 4, 32, 32}, {16, 64, 1, 3, 3}, {0, 1, 1}, false},  // in-plane kernel, 64 channels
+      {{2, 64, 64, 64}, {32, 64, 3, 3}, {1, 1}, true},            // 2-D
+      {{1, 16, 70, 64, 64}, {16, 16, 3, 3, 3}, {1, 1, 1}, true},  // 70 slices: 2 chunks
+      // with 64 KiB chunks (2 slices of 16x16x24 floats): middle chunks with halos both sides
+      {{2, 16, 13, 16, 24}, {16, 16, 5, 3, 3}, {2, 1, 1}, true, 64 << 10},
+      {{3, 64, 64, 64}, {16, 64, 3, 3}, {1, 1}, false, 64 << 10},  // 2-D, one image a chunk
+  };
+  const int64_t before = channels_last::winograd_convolutions_run();
+  for (const Case& c : cases) {
+    const auto format = channels_last::memory_format(static_cast<int64_t>(c.x.size()));
+    const at::Tensor x = torch::randn(c.x).contiguous(format);
+    const at::Tensor w = torch::randn(c.w) * std::sqrt(2.0 / static_cast<double>(c.w[1] * 27));
+    const at::Tensor b = torch::randn({c.w[0]});
+    const std::vector<int64_t> stride(c.padding.size(), 1);
+    at::Tensor want = c.x.size() == 5 ? at::conv3d(x.contiguous(), w, b, stride, c.padding)
+                                      : at::conv2d(x.contiguous(), w, b, stride, c.padding);
+    at::Tensor sum;
+    if (c.accumulate) {
+      sum = torch::randn(want.sizes()).contiguous(format);
+      want = want + sum;
+    }
+    const int64_t runs = channels_last::winograd_convolutions_run();
+    channels_last::set_winograd_chunk_bytes(c.chunk_bytes);
+    const at::Tensor got = channels_last::convolution(x, w, b, stride, c.padding, sum);
+    channels_last::set_winograd_chunk_bytes(16 << 20);
+    const bool took = channels_last::winograd_convolutions_run() == runs + 1;
+    EXPECT_TRUE(got.is_contiguous(format));
+    EXPECT_TRUE(torch::allclose(got, want, 1e-4, 1e-4))
+        << c10::str(c.x) << ": " << (got - want).abs().max().item<float>()
+        << (took ? " (Winograd)" : " (direct)");
+  }
+  if (channels_last::winograd_convolutions_run() == before)
+    GTEST_SKIP() << "oneDNN has no Winograd convolution on this CPU or in this build (the "
+                    "results above are the direct convolution's)";
+  EXPECT_EQ(channels_last::winograd_convolutions_run(), before + 7);
+  // Switched off, channels not in blocks of 16, or under 4096 voxels: the direct convolution.
+  const auto cl = [](const at::Tensor& t) {
+    return t.contiguous(at::MemoryFormat::ChannelsLast3d);
+  };
+  const at::Tensor x = cl(torch::randn({1, 16, 4, 32, 32}));
+  const at::Tensor w = torch::randn({16, 16, 3, 3, 3});
+  channels_last::set_winograd(false);
+  channels_last::convolution(x, w, at::Tensor(), {1, 1, 1}, {1, 1, 1});
+  channels_last::set_winograd(true);
+  channels_last::convolution(cl(x.narrow(1, 0, 8)), w.narrow(1, 0, 8), at::Tensor(), {1, 1, 1},
+                             {1, 1, 1});
+  channels_last::convolution(cl(x.narrow(3, 0, 31)), w, at::Tensor(), {1, 1, 1}, {1, 1, 1});
+  EXPECT_EQ(channels_last::winograd_convolutions_run(), before + 7);
+  channels_last::convolution(x, w, at::Tensor(), {1, 1, 1}, {1, 1, 1});
+  EXPECT_EQ(channels_last::winograd_convolutions_run(), before + 8);
 }
 
 TEST(Conv, ForwardSplitIsTheConvolutionOfTheConcatenationInInferenceOnly) {
