@@ -72,7 +72,7 @@ dnnl::memory::data_type dnnl_type(at::ScalarType type) {
 // a tap) costing more than the convolution.
 bool winograd_applies(const at::Tensor& x, const at::Tensor& w, const std::vector<int64_t>& stride,
                       const std::vector<int64_t>& padding) {
-  if (!winograd_on.load() || x.scalar_type() != at::kFloat) return false;
+  if (!winograd_on.load() || x.scalar_type() != at::kFloat || x.numel() == 0) return false;
   const int64_t dims = x.dim() - 2;
   if (w.size(-1) != 3 || w.size(-2) != 3 || padding[dims - 1] != 1 || padding[dims - 2] != 1)
     return false;
