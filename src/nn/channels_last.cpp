@@ -145,8 +145,9 @@ at::Tensor winograd_convolution(const at::Tensor& x, const at::Tensor& w, const 
   // covers them all and adds the bias), the run of slices it convolves. Every primitive is
   // made before anything is written.
   struct Step {
-    int64_t tap, in_offset, out_offset, count;  // offsets within the chunk's buffers
+    int64_t tap, in_offset, out_offset;  // offsets within the chunk's buffers
     const Pd* pd;
+    size_t weights_offset;  // of the tap's packed weights in the workspace
   };
   struct Chunk {
     int64_t first, last, in_first, in_last;
@@ -182,7 +183,7 @@ at::Tensor winograd_convolution(const at::Tensor& x, const at::Tensor& w, const 
           found = pds.emplace(std::make_pair(count, is_centre), Pd(op, attr, engine)).first;
         }
         c.steps.push_back(
-            {t, out_first + shift - c.in_first, out_first - c.first, count, &found->second});
+            {t, out_first + shift - c.in_first, out_first - c.first, &found->second, 0});
       }
       chunks.push_back(std::move(c));
     }
@@ -201,14 +202,19 @@ at::Tensor winograd_convolution(const at::Tensor& x, const at::Tensor& w, const 
   std::vector<Packed> packed;
   const auto aligned = [](size_t bytes) { return (bytes + 63) / 64 * 64; };
   size_t bytes = 0;
-  for (const Chunk& c : chunks)
-    for (const Step& step : c.steps) {
+  for (Chunk& c : chunks)
+    for (Step& step : c.steps) {
       const memory::desc md = step.pd->weights_desc();
-      if (std::none_of(packed.begin(), packed.end(),
-                       [&](const Packed& p) { return p.tap == step.tap && p.desc == md; })) {
-        packed.push_back({step.tap, md, bytes});
-        bytes += aligned(md.get_size());
+      const auto same = std::find_if(packed.begin(), packed.end(), [&](const Packed& p) {
+        return p.tap == step.tap && p.desc == md;
+      });
+      if (same != packed.end()) {
+        step.weights_offset = same->offset;
+        continue;
       }
+      step.weights_offset = bytes;
+      packed.push_back({step.tap, md, bytes});
+      bytes += aligned(md.get_size());
     }
   size_t scratch = 0;
   for (const auto& entry : pds)
@@ -260,11 +266,6 @@ at::Tensor winograd_convolution(const at::Tensor& x, const at::Tensor& w, const 
     dnnl::reorder(pack[k]).execute(stream, user, mem);
     stream.wait();  // before `wt` goes
   }
-  const auto weights_for = [&](int64_t t, const memory::desc& md) {
-    for (const Packed& p : packed)
-      if (p.tap == t && p.desc == md) return memory(md, engine, workspace + p.offset);
-    throw Error("channels-last inference", "a Winograd convolution's weights were not packed");
-  };
   at::Tensor bias;
   if (b.defined()) bias = b.to(at::kFloat).contiguous();
   at::Tensor y = accumulate.defined()
@@ -285,7 +286,8 @@ at::Tensor winograd_convolution(const at::Tensor& x, const at::Tensor& w, const 
         memory tap_dst(step.pd->dst_desc(), engine, d_base + step.out_offset * dst_slice);
         std::unordered_map<int, memory> args{
             {DNNL_ARG_SRC, tap_src},
-            {DNNL_ARG_WEIGHTS, weights_for(step.tap, step.pd->weights_desc())},
+            {DNNL_ARG_WEIGHTS,
+             memory(step.pd->weights_desc(), engine, workspace + step.weights_offset)},
             {DNNL_ARG_DST, tap_dst}};
         args.insert({DNNL_ARG_SCRATCHPAD,
                      memory(step.pd->scratchpad_desc(), engine, workspace + scratch_offset)});
